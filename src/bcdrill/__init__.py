@@ -1,0 +1,3 @@
+"""bcdrill: business-continuity drill orchestrator."""
+
+__version__ = "0.1.0"

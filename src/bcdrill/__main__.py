@@ -1,0 +1,5 @@
+import sys
+
+from bcdrill.cli import main
+
+sys.exit(main())

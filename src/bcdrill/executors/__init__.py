@@ -1,0 +1,31 @@
+"""Executors, one small module per action kind, looked up by name.
+
+Entries are "module:function" strings imported on first use, so `drill --help`
+stays fast and optional dependencies (paramiko, ansible-runner) are only
+imported by scenarios that use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import cast
+
+from bcdrill.executors.base import Executor
+
+EXECUTORS: dict[str, str] = {
+    "run": "bcdrill.executors.local:run_local",
+    "check": "bcdrill.executors.check:run_check",
+    "wait": "bcdrill.executors.wait:run_wait",
+    "manual": "bcdrill.executors.manual:run_manual",
+    "ssh": "bcdrill.executors.ssh:run_ssh",
+    "ansible": "bcdrill.executors.ansible:run_ansible",
+}
+
+
+def load_entry(entry: str) -> object:
+    module, _, name = entry.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def get_executor(kind: str) -> Executor:
+    return cast(Executor, load_entry(EXECUTORS[kind]))

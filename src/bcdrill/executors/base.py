@@ -1,0 +1,117 @@
+"""The executor interface: run one rendered action, honour a deadline and a cancel signal, return an Outcome.
+
+Executors never print and never time themselves (the runner owns the clock and the
+journal). A failed step is an Outcome with status "failed", not an exception; an
+exception escaping an executor is treated as a bug and recorded as a failed step
+with the exception text.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+from bcdrill.model import Scenario, Step
+
+Status = Literal["ok", "failed", "timeout", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt of a step produced."""
+
+    status: Status
+    detail: str = ""
+    exit_code: int | None = None
+    last_line: str | None = None  # last non-empty output line (used by `rpo_of`)
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    data_timestamp: str | float | None = None  # newest data at DR (ISO-8601 or epoch), for RPO
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class LogSink(Protocol):
+    """The step's log (logs/<step>.log). Thread-safe; secrets are masked by the sink."""
+
+    def write(self, text: str) -> None: ...
+
+
+class Emit(Protocol):
+    """Append an extra event to the journal (e.g. `ansible.task`, `manual.acknowledged`)."""
+
+    def __call__(self, event: str, /, **payload: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Run-wide settings the executors may need."""
+
+    dry_run: bool = False
+    auto_ack: bool = False
+    interactive: bool = False  # stdin and stdout are a terminal: manual steps prompt there
+
+
+T = TypeVar("T")
+
+
+class Resources:
+    """Run-scoped shared objects (e.g. an SSH connection pool), created once, closed at the end."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, Any] = {}
+
+    def get(self, name: str, factory: Callable[[], T]) -> T:
+        with self._lock:
+            if name not in self._items:
+                self._items[name] = factory()
+            item: T = self._items[name]
+            return item
+
+    def close_all(self) -> None:
+        with self._lock:
+            items, self._items = list(self._items.values()), {}
+        for item in items:
+            close = getattr(item, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # closing must never break the end of a run
+                    pass
+
+
+@dataclass
+class StepContext:
+    """Everything an executor may use while running one attempt of one step."""
+
+    step: Step
+    scenario: Scenario
+    run_dir: Path
+    attempt: int
+    deadline: float | None  # a time.monotonic() value; None means no timeout
+    cancel: threading.Event  # set when the run aborts or is interrupted
+    log: LogSink
+    emit: Emit
+    options: RunOptions
+    resources: Resources
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (never negative), or None without a deadline."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+class Executor(Protocol):
+    """One action kind. Registered by name in `bcdrill.executors.EXECUTORS`."""
+
+    def __call__(self, action: Any, ctx: StepContext, /) -> Outcome: ...

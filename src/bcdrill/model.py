@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 OnFailure = Literal["abort", "continue", "ignore"]
 DrillType = Literal["tabletop", "walkthrough", "simulation", "functional", "live"]
@@ -149,7 +149,7 @@ class PythonProbe:
     probe: Literal["python"] = "python"
 
 
-Probe = Union[HttpProbe, TcpProbe, SmtpProbe, CommandProbe, SshProbe, PythonProbe]
+Probe = HttpProbe | TcpProbe | SmtpProbe | CommandProbe | SshProbe | PythonProbe
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class WaitAction:
     kind: Literal["wait"] = "wait"
 
 
-Action = Union[RunAction, SshAction, AnsibleAction, CheckAction, ManualAction, WaitAction]
+Action = RunAction | SshAction | AnsibleAction | CheckAction | ManualAction | WaitAction
 ACTION_KINDS = ("run", "ssh", "ansible", "check", "manual", "wait")
 
 

@@ -8,6 +8,7 @@ with the exception text.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -80,10 +81,8 @@ class Resources:
         for item in items:
             close = getattr(item, "close", None)
             if callable(close):
-                try:
+                with contextlib.suppress(Exception):  # closing must never break the end of a run
                     close()
-                except Exception:  # closing must never break the end of a run
-                    pass
 
 
 @dataclass

@@ -1,0 +1,198 @@
+"""Files other terminals drop into a running drill's directory.
+
+- `acks/<step>.json`: a person's pass/fail for a manual step (`drill ack`). The runner
+  alone writes the journal; the manual executor picks the file up, journals
+  `manual.acknowledged` and moves the file to `acks/used/`.
+- `notes/<id>.json`: a note (`drill note`) made while a runner holds the run directory;
+  the runner journals it as a `note` event and moves it to `notes/journaled/`. When no
+  runner holds the directory, `add_note` appends the note to the journal directly.
+
+Every file is written atomically (a temp file in the same directory, then rename), so a
+reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from bcdrill.errors import RunDirError, UsageError
+
+AckResult = Literal["pass", "fail"]
+NOTE_KINDS = ("finding", "action", "observation", "evaluation")
+
+
+@dataclass(frozen=True)
+class Ack:
+    step: str
+    by: str
+    result: AckResult
+    note: str | None
+    ts: str
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _write_atomic(path: Path, obj: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _require_run_dir(run_dir: Path) -> None:
+    if not (run_dir / "journal.jsonl").is_file():
+        raise RunDirError(f"{run_dir} is not a drill run directory (no journal.jsonl)")
+
+
+def ack_path(run_dir: Path, step: str) -> Path:
+    return Path(run_dir) / "acks" / f"{step}.json"
+
+
+def write_ack(
+    run_dir: Path, step: str, *, by: str, result: AckResult = "pass", note: str | None = None
+) -> Path:
+    """Drop the acknowledgement of manual step `step` for the runner to pick up."""
+    run_dir = Path(run_dir)
+    _require_run_dir(run_dir)
+    if result not in ("pass", "fail"):
+        raise UsageError(f"an acknowledgement is pass or fail, not {result!r}")
+    if not by.strip():
+        raise UsageError("--by NAME is required: the person who verified the step")
+    if "/" in step or step.startswith("."):
+        raise UsageError(f"{step!r} is not a step id")
+    path = ack_path(run_dir, step)
+    _write_atomic(path, {"step": step, "by": by, "result": result, "note": note, "ts": _now()})
+    return path
+
+
+def read_ack(run_dir: Path, step: str) -> Ack | None:
+    """The pending acknowledgement of `step`, or None. A malformed file is ignored (None)."""
+    try:
+        obj = json.loads(ack_path(run_dir, step).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict) or obj.get("result") not in ("pass", "fail"):
+        return None
+    return Ack(step, str(obj.get("by") or "unknown"), obj["result"], obj.get("note"), str(obj.get("ts", "")))
+
+
+def consume_ack(run_dir: Path, step: str, attempt: int) -> None:
+    """Move a used acknowledgement aside so a later attempt waits for a new one."""
+    used = Path(run_dir) / "acks" / "used"
+    used.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.replace(ack_path(run_dir, step), used / f"{step}.{attempt}.json")
+
+
+def _note_record(kind: str, text: str, owner: str | None, due: str | None, by: str | None) -> dict[str, Any]:
+    if kind not in NOTE_KINDS:
+        raise UsageError(f"note kind must be one of {', '.join(NOTE_KINDS)}, not {kind!r}")
+    if not text.strip():
+        raise UsageError("a note needs --text")
+    note_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    return {"id": note_id, "kind": kind, "text": text, "owner": owner, "due": due, "by": by}
+
+
+def write_note(
+    run_dir: Path,
+    *,
+    text: str,
+    kind: str = "observation",
+    owner: str | None = None,
+    due: str | None = None,
+    by: str | None = None,
+) -> Path:
+    """Drop a note file for the runner that holds `run_dir` to journal."""
+    run_dir = Path(run_dir)
+    _require_run_dir(run_dir)
+    record = _note_record(kind, text, owner, due, by)
+    path = run_dir / "notes" / f"{record['id']}.json"
+    _write_atomic(path, record)
+    return path
+
+
+def take_notes(run_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Pending note files, oldest first, with their content (malformed files are skipped)."""
+    found = []
+    for path in sorted((Path(run_dir) / "notes").glob("*.json")):
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(obj, dict) and obj.get("text"):
+            found.append((path, obj))
+    return found
+
+
+def mark_note_journaled(path: Path) -> None:
+    done = path.parent / "journaled"
+    done.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.replace(path, done / path.name)
+
+
+def append_note_directly(
+    run_dir: Path,
+    *,
+    text: str,
+    kind: str = "observation",
+    owner: str | None = None,
+    due: str | None = None,
+    by: str | None = None,
+) -> dict[str, Any]:
+    """Append a `note` event to the journal of a run no runner holds (takes the lock meanwhile)."""
+    from bcdrill.journal import Journal
+    from bcdrill.lock import RunLock
+    from bcdrill.redact import Redactor
+
+    run_dir = Path(run_dir)
+    _require_run_dir(run_dir)
+    record = _note_record(kind, text, owner, due, by)
+    with RunLock(run_dir):
+        journal = Journal.reopen(run_dir / "journal.jsonl", redactor=Redactor(()))
+        try:
+            return journal.append("note", **record)
+        finally:
+            journal.close()
+
+
+def add_note(
+    run_dir: Path,
+    *,
+    text: str,
+    kind: str = "observation",
+    owner: str | None = None,
+    due: str | None = None,
+    by: str | None = None,
+) -> str:
+    """`drill note`: journal directly when no runner holds the run, else leave it for the runner."""
+    from bcdrill.lock import RunLock
+
+    run_dir = Path(run_dir)
+    _require_run_dir(run_dir)
+    lock = RunLock(run_dir)
+    if lock.try_acquire():
+        lock.release()
+        with contextlib.suppress(RunDirError):  # lost a race with a runner starting: leave a file
+            record = append_note_directly(run_dir, text=text, kind=kind, owner=owner, due=due, by=by)
+            return f"journal line {record['seq']} of {run_dir / 'journal.jsonl'}"
+    path = write_note(run_dir, text=text, kind=kind, owner=owner, due=due, by=by)
+    return f"{path} (the running drill will journal it)"

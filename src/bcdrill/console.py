@@ -1,0 +1,67 @@
+"""ConsoleListener: one concise live line per step start/end (and run start/end) on stderr.
+
+Colour only when the stream is a terminal. A listener like any other: it reads the
+journal records, never the runner's state.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from bcdrill.duration import format_duration
+
+_COLOURS = {
+    "ok": "32",
+    "failed": "31",
+    "timeout": "31",
+    "skipped": "33",
+    "interrupted": "35",
+    "cancelled": "35",
+}
+
+
+class ConsoleListener:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.colour = bool(isatty and isatty())
+
+    def _paint(self, text: str, status: str) -> str:
+        code = _COLOURS.get(status)
+        return f"\033[{code}m{text}\033[0m" if self.colour and code else text
+
+    def on_event(self, record: dict[str, Any]) -> None:
+        line = self._line(record)
+        if line is not None:
+            self.stream.write(f"{_clock(record)} {line}\n")
+            self.stream.flush()
+
+    def _line(self, r: dict[str, Any]) -> str | None:
+        event = r.get("event")
+        if event == "step.started":
+            extra = f" (attempt {r['attempt']})" if r.get("attempt", 1) > 1 else ""
+            return f"  → {r['step']}{extra}"
+        if event == "step.finished":
+            status = str(r.get("status"))
+            took = "" if status == "skipped" else f" {format_duration(r.get('duration'))}"
+            retry = "" if r.get("final", True) else " (will retry)"
+            return (
+                f"  {self._paint(status.upper(), status)} {r['step']}{took}{retry} — {r.get('detail') or ''}"
+            )
+        if event == "system.recovered":
+            return f"  ✔ {r['system']} recovered, RTO {format_duration(r.get('rto'))}"
+        if event == "system.rpo":
+            return f"  ✔ {r['system']} RPO {format_duration(r.get('rpo'))}"
+        if event in ("run.started", "run.resumed"):
+            return f"{event} {r.get('scenario') or ''}".rstrip()
+        if event == "run.interrupted":
+            return f"interrupted ({r.get('reason')}); in flight: {', '.join(r.get('in_flight') or []) or '-'}"
+        if event == "run.finished":
+            return f"run {r.get('status')} (exit {r.get('exit_code')})"
+        return None
+
+
+def _clock(record: dict[str, Any]) -> str:
+    ts = str(record.get("ts", ""))
+    return ts[11:19] if len(ts) >= 19 else ts

@@ -1,0 +1,49 @@
+"""`run`: a local command (string → /bin/sh -c, list → argv) with its whole process group on a leash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.model import RunAction
+from bcdrill.process import ProcessResult, run_process
+
+
+def command_text(command: str | tuple[str, ...]) -> str:
+    import shlex
+
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+def resolve_cwd(cwd: str | None, ctx: StepContext) -> str | None:
+    """A relative `cwd` is relative to the scenario file, like every other path in it."""
+    if cwd is None:
+        return None
+    return str(Path(ctx.scenario.path).parent / cwd)
+
+
+def outcome_of(result: ProcessResult, ctx: StepContext) -> Outcome:
+    """Map a finished process to an Outcome (exit code ≠ 0 → failed, with the last line)."""
+    if result.status == "timeout":
+        return Outcome("timeout", "timed out; process group killed", None, result.last_line)
+    if result.status == "cancelled":
+        return Outcome("cancelled", "cancelled; process group killed", None, result.last_line)
+    code = result.exit_code
+    if code == 0:
+        return Outcome("ok", "exit code 0", 0, result.last_line)
+    tail = f": {result.last_line}" if result.last_line else ""
+    return Outcome("failed", f"exit code {code}{tail}", code, result.last_line)
+
+
+def run_local(action: RunAction, ctx: StepContext) -> Outcome:
+    if ctx.options.dry_run:
+        return Outcome("ok", f"dry run: not executed: {command_text(action.command)}")
+    result = run_process(
+        action.command,
+        log=ctx.log,
+        deadline=ctx.deadline,
+        cancel=ctx.cancel,
+        cwd=resolve_cwd(action.cwd, ctx),
+        env=action.env,
+    )
+    return outcome_of(result, ctx)

@@ -1,0 +1,114 @@
+"""`manual`: a person confirms pass or fail (DESIGN.md §5).
+
+- `--auto-ack` (or a dry run): acknowledged at once by "auto" / "auto (dry run)".
+- In a terminal (`options.interactive`): the prompt is shown and the operator answers
+  pass/fail and their name; an ack file dropped meanwhile by `drill ack` also counts.
+- Otherwise: wait for `RUN_DIR/acks/<step>.json` (`drill ack`), looked at every 200 ms.
+The wait honours the step's deadline and the cancel event. Every acknowledgement is
+journalled as `manual.acknowledged`; a `fail` makes the step failed.
+"""
+
+from __future__ import annotations
+
+import select
+import sys
+import threading
+from typing import TextIO
+
+from bcdrill.acks import Ack, consume_ack, read_ack
+from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.model import ManualAction
+
+POLL = 0.2  # seconds between looks for an ack file
+
+
+def _record(ctx: StepContext, by: str, result: str, note: str | None, via: str) -> Outcome:
+    ctx.emit("manual.acknowledged", step=ctx.step.id, by=by, result=result, note=note, via=via)
+    ctx.log.write(f"acknowledged {result} by {by} via {via}" + (f": {note}" if note else "") + "\n")
+    if result == "pass":
+        return Outcome("ok", f"confirmed by {by}")
+    return Outcome("failed", f"reported failed by {by}" + (f": {note}" if note else ""))
+
+
+def _interrupted(ctx: StepContext) -> Outcome | None:
+    if ctx.cancel.is_set():
+        return Outcome("cancelled", "cancelled while waiting for confirmation")
+    if ctx.expired():
+        return Outcome("timeout", "no confirmation before the step's timeout")
+    return None
+
+
+def _take_ack(ctx: StepContext) -> Ack | None:
+    ack = read_ack(ctx.run_dir, ctx.step.id)
+    if ack is not None:
+        consume_ack(ctx.run_dir, ctx.step.id, ctx.attempt)
+    return ack
+
+
+def _wait_for_ack_file(ctx: StepContext) -> Outcome:
+    ctx.log.write(f"waiting for: drill ack {ctx.run_dir} {ctx.step.id} --by NAME [--fail]\n")
+    while True:
+        ack = _take_ack(ctx)
+        if ack is not None:
+            return _record(ctx, ack.by, ack.result, ack.note, "ack-file")
+        stop = _interrupted(ctx)
+        if stop is not None:
+            return stop
+        remaining = ctx.remaining()
+        ctx.cancel.wait(POLL if remaining is None else min(POLL, remaining))
+
+
+def _read_line(ctx: StepContext, stream: TextIO) -> str | Outcome:
+    """One line from the terminal, or the Outcome that ended the wait (ack file, cancel, deadline)."""
+    while True:
+        ack = _take_ack(ctx)
+        if ack is not None:
+            return _record(ctx, ack.by, ack.result, ack.note, "ack-file")
+        stop = _interrupted(ctx)
+        if stop is not None:
+            return stop
+        ready, _, _ = select.select([stream], [], [], POLL)
+        if ready:
+            return stream.readline().strip()
+
+
+def _ask(ctx: StepContext, question: str, stream: TextIO, out: TextIO) -> str | Outcome:
+    out.write(question)
+    out.flush()
+    return _read_line(ctx, stream)
+
+
+def _prompt(action: ManualAction, ctx: StepContext, stream: TextIO, out: TextIO) -> Outcome:
+    out.write(f"\n[{ctx.step.id}] {action.prompt}\n")
+    answer: str | Outcome = ""
+    while not isinstance(answer, Outcome) and answer not in ("p", "pass", "f", "fail"):
+        answer = _ask(ctx, "  result — pass or fail [p/f]: ", stream, out)
+    if isinstance(answer, Outcome):
+        return answer
+    name: str | Outcome = ""
+    while isinstance(name, str) and not name:
+        name = _ask(ctx, "  your name: ", stream, out)
+    if isinstance(name, Outcome):
+        return name
+    return _record(ctx, name, "pass" if answer.startswith("p") else "fail", None, "terminal")
+
+
+def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:
+    if ctx.options.dry_run:
+        return _record(ctx, "auto (dry run)", "pass", None, "auto")
+    if ctx.options.auto_ack:
+        return _record(ctx, "auto", "pass", None, "auto")
+    if not ctx.options.interactive:
+        return _wait_for_ack_file(ctx)
+    terminal = ctx.resources.get("terminal-lock", threading.Lock)
+    while not terminal.acquire(timeout=POLL):  # one prompt at a time; keep watching for ack files
+        ack = _take_ack(ctx)
+        if ack is not None:
+            return _record(ctx, ack.by, ack.result, ack.note, "ack-file")
+        stop = _interrupted(ctx)
+        if stop is not None:
+            return stop
+    try:
+        return _prompt(action, ctx, sys.stdin, sys.stderr)
+    finally:
+        terminal.release()

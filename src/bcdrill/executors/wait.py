@@ -1,0 +1,40 @@
+"""`wait`: a duration, or until an absolute time; interruptible by cancel, bounded by the deadline."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from bcdrill.duration import format_duration
+from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.model import WaitAction
+
+
+def _target(action: WaitAction) -> float:
+    """The monotonic time the wait ends."""
+    if action.until is not None:
+        left = (action.until - datetime.now(timezone.utc)).total_seconds()
+        return time.monotonic() + max(0.0, left)
+    return time.monotonic() + (action.seconds or 0.0)
+
+
+def describe(action: WaitAction) -> str:
+    if action.until is not None:
+        return f"wait until {action.until.isoformat()}"
+    return f"wait {format_duration(action.seconds or 0.0)}"
+
+
+def run_wait(action: WaitAction, ctx: StepContext) -> Outcome:
+    if ctx.options.dry_run:
+        return Outcome("ok", f"dry run: not executed: {describe(action)}")
+    target = _target(action)
+    end = target if ctx.deadline is None else min(target, ctx.deadline)
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        if ctx.cancel.wait(left):
+            return Outcome("cancelled", f"cancelled during {describe(action)}")
+    if ctx.deadline is not None and ctx.deadline < target:
+        return Outcome("timeout", f"the step's timeout ends before {describe(action)} does")
+    return Outcome("ok", f"waited: {describe(action)}")

@@ -1,0 +1,113 @@
+"""Reports: pure functions of the journal events (DESIGN.md §7; templates in reports/).
+
+`render(events, fmt, lang)` returns one report as text; `write_reports(run_dir, formats)`
+reads `RUN_DIR/journal.jsonl` and writes the files atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bcdrill.errors import UsageError
+from bcdrill.render.i18n import labels
+from bcdrill.timeline import StepRun
+
+FILENAMES = {"html": "report.html", "md": "report.md", "json": "summary.json", "junit": "junit.xml"}
+FORMATS = (*FILENAMES, "pdf")
+DEFAULT_FORMATS = ("html", "md", "json", "junit")
+
+
+def json_report(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """summary.json's object plus `timeline`: every step with its attempts and confirmations."""
+    from bcdrill.rto import evaluate
+    from bcdrill.summary import build_summary
+    from bcdrill.timeline import step_runs
+
+    runs = step_runs(events)
+    report = build_summary(events, evaluation=evaluate(events), runs=runs)
+    report["timeline"] = [_step_json(run) for run in runs]
+    return report
+
+
+def _step_json(run: StepRun) -> dict[str, Any]:
+    data = {k: v for k, v in vars(run).items() if k not in ("attempts", "acks")}
+    data["systems"] = list(run.systems)
+    data.update(started=run.started_ts, finished=run.finished_ts, duration=run.duration)
+    data["attempts"] = [vars(a).copy() for a in run.attempts]
+    data["acks"] = [vars(a).copy() for a in run.acks]
+    return data
+
+
+def render(events: list[dict[str, Any]], fmt: str, lang: str = "en", *, run_dir: str | None = None) -> str:
+    """One report of `events` as text. fmt: md | html | json | junit (pdf comes later)."""
+    labels(lang)  # an unknown language is a UsageError, whatever the format
+    if fmt == "pdf":
+        raise UsageError("PDF output comes later; use html")
+    if fmt == "json":
+        return json.dumps(json_report(events), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "md":
+        from bcdrill.render.markdown import markdown_report
+
+        return markdown_report(events, lang, run_dir=run_dir)
+    if fmt == "html":
+        from bcdrill.render.html import html_report
+
+        return html_report(events, lang, run_dir=run_dir)
+    if fmt == "junit":
+        from bcdrill.render.junit import junit_report
+
+        return junit_report(events, lang)
+    raise UsageError(f"unknown report format {fmt!r}; choose from: {', '.join(FORMATS)}")
+
+
+def _targets(run_dir: Path, formats: Sequence[str], output: Path | None) -> dict[str, Path]:
+    """Where each format goes: RUN_DIR, or `output` (a directory when it is one or when several
+    formats are asked for, else the file to write)."""
+    if output is None:
+        return {fmt: run_dir / FILENAMES[fmt] for fmt in formats}
+    if output.is_dir() or len(formats) > 1:
+        return {fmt: output / FILENAMES[fmt] for fmt in formats}
+    return {formats[0]: output}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(
+    run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang: str = "en", output: Path | None = None
+) -> list[Path]:
+    """Read RUN_DIR/journal.jsonl and write the reports; returns the paths written.
+
+    Files: report.html, report.md, summary.json (fmt json), junit.xml. RunDirError when the
+    journal is missing or garbled; UsageError for an unknown format or language, or pdf.
+    """
+    from bcdrill.journal import JOURNAL_NAME, read_journal
+
+    formats = list(dict.fromkeys(formats))
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown report format {fmt!r}; choose from: {', '.join(FORMATS)}")
+    if "pdf" in formats:
+        raise UsageError("PDF output comes later; use html")
+    labels(lang)
+    events = read_journal(run_dir / JOURNAL_NAME)
+    written = []
+    for fmt, path in _targets(run_dir, formats, output).items():
+        _write_atomic(path, render(events, fmt, lang, run_dir=str(run_dir)))
+        written.append(path)
+    return written

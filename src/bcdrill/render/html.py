@@ -1,0 +1,17 @@
+"""The HTML report: one self-contained file (inline CSS, no scripts, no external resources)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bcdrill.render.templates import environment
+from bcdrill.render.view import build_view
+
+
+def render_html(view: dict[str, Any]) -> str:
+    return environment(autoescape=True).get_template("report.html.j2").render(view)
+
+
+def html_report(events: list[dict[str, Any]], lang: str = "en", *, run_dir: str | None = None) -> str:
+    """The HTML report of a journal."""
+    return render_html(build_view(events, lang, run_dir=run_dir))

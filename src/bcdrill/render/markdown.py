@@ -1,0 +1,37 @@
+"""The Markdown report: deterministic (golden-file tested), every table cell escaped."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bcdrill.render.templates import environment
+from bcdrill.render.view import build_view
+
+_BAD = frozenset({"missed", "not-achieved", "unmeasured"})
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def cell(value: Any) -> str:
+    """A value fit for a Markdown table cell: `-` when empty, `|` escaped, newlines as `<br>`."""
+    if value is None or value == "":
+        return "-"
+    text = str(value).replace("|", "\\|").replace("<", "&lt;")
+    return _NEWLINES.sub("<br>", text)
+
+
+def verdict(value: str, kind: str) -> str:
+    """A verdict cell; a breach, a missing recovery or measurement is bold."""
+    return f"**{cell(value)}**" if kind in _BAD else cell(value)
+
+
+def render_markdown(view: dict[str, Any]) -> str:
+    env = environment(autoescape=False)
+    env.filters.setdefault("c", cell)
+    env.filters.setdefault("v", verdict)
+    return env.get_template("report.md.j2").render(view)
+
+
+def markdown_report(events: list[dict[str, Any]], lang: str = "en", *, run_dir: str | None = None) -> str:
+    """The Markdown report of a journal."""
+    return render_markdown(build_view(events, lang, run_dir=run_dir))

@@ -1,0 +1,84 @@
+"""The run directory (DESIGN.md §7): creation, the exact scenario copy, step logs.
+
+`runs/<name>/<UTC yyyymmddThhmmssZ>/` (or `--run-dir`) holds `scenario.yaml` (the
+exact input bytes — so a secret written literally in the scenario file is in it; pass
+secrets with `--var` instead), `journal.jsonl`, `logs/<step>.log`, `artifacts/`,
+`acks/`, `notes/`, `drill.log` (listener errors) and, at the end, the reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bcdrill.errors import RunDirError
+from bcdrill.model import Scenario
+from bcdrill.redact import Redactor
+
+SUBDIRS = ("logs", "artifacts", "acks", "notes")
+JOURNAL = "journal.jsonl"
+SCENARIO = "scenario.yaml"
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / JOURNAL).is_file()
+
+
+def default_run_dir(scn: Scenario, root: Path = Path("runs")) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = root / scn.name / stamp
+    n = 1
+    while path.exists():  # two runs in the same second
+        n += 1
+        path = root / scn.name / f"{stamp}-{n}"
+    return path
+
+
+def create_run_dir(scn: Scenario, run_dir: Path | None) -> Path:
+    """Make the directory and its sub-directories and copy the scenario's exact bytes."""
+    path = (run_dir or default_run_dir(scn)).absolute()
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"{path} exists and is not a directory")
+    if is_run_dir(path):
+        raise RunDirError(f"{path} already holds a run — continue it with `drill resume {path}`")
+    if path.is_dir() and any(path.iterdir()):
+        raise RunDirError(f"{path} is not empty and is not a run directory — choose another --run-dir")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in SUBDIRS:
+            (path / sub).mkdir(exist_ok=True)
+        (path / SCENARIO).write_bytes(Path(scn.path).read_bytes())
+    except OSError as exc:
+        raise RunDirError(f"cannot create the run directory {path}: {exc.strerror or exc}") from None
+    return path
+
+
+class StepLog:
+    """`logs/<step>.log`: thread-safe, secrets masked, flushed on every write (tail -f works)."""
+
+    def __init__(self, run_dir: Path, step_id: str, redactor: Redactor) -> None:
+        self.relpath = f"logs/{step_id}.log"
+        self.path = run_dir / self.relpath
+        self._redactor = redactor
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(exist_ok=True)
+        self._fh = self.path.open("a", encoding="utf-8", errors="replace")
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            if self._fh.closed:
+                return  # output that arrives after the step ended is dropped
+            self._fh.write(self._redactor.mask(text))
+            self._fh.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._fh.close()
+
+    def sha256(self) -> str:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.flush()
+            return hashlib.sha256(self.path.read_bytes()).hexdigest()

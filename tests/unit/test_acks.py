@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bcdrill.acks import add_note, consume_ack, read_ack, take_notes, write_ack, write_note
+from bcdrill.errors import RunDirError, UsageError
+from bcdrill.journal import Journal, read_journal
+from bcdrill.lock import RunLock
+from bcdrill.redact import Redactor
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    journal = Journal.create(tmp_path / "journal.jsonl", redactor=Redactor(()))
+    journal.append("run.started", scenario="t")
+    journal.close()
+    return tmp_path
+
+
+def test_write_read_consume_ack(run_dir: Path) -> None:
+    path = write_ack(run_dir, "verify", by="Zhang San", result="fail", note="claims page 500")
+    obj = json.loads(path.read_text())
+    assert obj["step"] == "verify" and obj["result"] == "fail" and obj["ts"].endswith("Z")
+    ack = read_ack(run_dir, "verify")
+    assert ack is not None and ack.by == "Zhang San" and ack.result == "fail"
+    consume_ack(run_dir, "verify", 1)
+    assert read_ack(run_dir, "verify") is None
+    assert (run_dir / "acks/used/verify.1.json").exists()
+    assert not list((run_dir / "acks").glob(".tmp-*"))
+
+
+def test_ack_refusals(run_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        write_ack(run_dir, "s", by=" ")
+    with pytest.raises(UsageError):
+        write_ack(run_dir, "s", by="x", result="maybe")  # type: ignore[arg-type]
+    with pytest.raises(RunDirError, match="not a drill run directory"):
+        write_ack(tmp_path / "nope", "s", by="x")
+
+
+def test_note_goes_to_the_journal_when_no_runner_holds_the_run(run_dir: Path) -> None:
+    where = add_note(run_dir, text="DNS TTL too long", kind="finding", owner="net", by="Li")
+    assert "journal line 1" in where
+    note = read_journal(run_dir / "journal.jsonl")[-1]
+    assert note["event"] == "note" and note["kind"] == "finding" and note["owner"] == "net"
+
+
+def test_note_becomes_a_file_while_a_runner_holds_the_run(run_dir: Path) -> None:
+    with RunLock(run_dir):
+        where = add_note(run_dir, text="observed slow failover")
+    assert "running drill will journal it" in where
+    ((_, note),) = take_notes(run_dir)
+    assert note["text"] == "observed slow failover" and note["kind"] == "observation"
+    with pytest.raises(UsageError, match="note kind"):
+        write_note(run_dir, text="x", kind="rumour")

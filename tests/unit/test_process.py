@@ -1,0 +1,96 @@
+"""process.run_process: streaming, exit codes, timing, and killing whole process groups."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from bcdrill.process import run_process
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of process group `pgid`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_output_is_streamed_line_by_line_and_last_line_kept() -> None:
+    sink = Sink()
+    result = run_process(
+        "echo one; echo two >&2; printf 'three\\n\\n'",
+        log=sink,
+        deadline=None,
+        cancel=threading.Event(),
+        capture=True,
+    )
+    assert result.status == "exited" and result.exit_code == 0
+    assert sink.lines == ["one\n", "two\n", "three\n", "\n"]
+    assert result.last_line == "three" and result.output == "one\ntwo\nthree\n\n"
+
+
+def test_argv_env_cwd_and_exit_code(tmp_path: Path) -> None:
+    sink = Sink()
+    result = run_process(
+        ("sh", "-c", 'echo "$GREETING from $(pwd)"; exit 7'),
+        log=sink,
+        deadline=None,
+        cancel=threading.Event(),
+        cwd=str(tmp_path),
+        env={"GREETING": "hi"},
+    )
+    assert result.exit_code == 7 and result.last_line == f"hi from {tmp_path}"
+
+
+def test_missing_program_is_exit_127() -> None:
+    result = run_process(("/no/such/program",), log=Sink(), deadline=None, cancel=threading.Event())
+    assert result.exit_code == 127 and "cannot start" in (result.last_line or "")
+
+
+def test_timeout_kills_the_whole_group_including_term_ignoring_children(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    script = f"echo $$ > {pidfile}; trap '' TERM; (trap '' TERM; sleep 60) & sleep 60 & sleep 60"
+    t = time.monotonic()
+    result = run_process(
+        script, log=Sink(), deadline=time.monotonic() + 0.3, cancel=threading.Event(), grace=0.3
+    )
+    took = time.monotonic() - t
+    assert result.status == "timeout" and result.exit_code is None
+    assert 0.3 <= took < 1.5
+    pgid = int(pidfile.read_text())
+    time.sleep(0.05)
+    assert group_members(pgid) == []
+
+
+def test_cancel_stops_the_command_quickly() -> None:
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()
+    t = time.monotonic()
+    result = run_process("sleep 30", log=Sink(), deadline=None, cancel=cancel)
+    assert result.status == "cancelled"
+    assert time.monotonic() - t < 0.5
+
+
+def test_background_child_holding_the_pipe_does_not_hang_the_step() -> None:
+    t = time.monotonic()
+    result = run_process("sleep 5 & echo started", log=Sink(), deadline=None, cancel=threading.Event())
+    assert result.status == "exited" and result.last_line == "started"
+    assert time.monotonic() - t < 1.5

@@ -60,7 +60,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bcdrill.plan import build_plan, render_plan
 
     scn = load_scenario(args.file, cli_vars=parse_vars(args.var), inventory=args.inventory)
-    print(render_plan(build_plan(scn), args.format), end="")
+    text = render_plan(build_plan(scn), args.format)
+    print(text, end="" if text.endswith("\n") else "\n")
     return EXIT_OK
 
 

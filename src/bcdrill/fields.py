@@ -1,0 +1,274 @@
+"""The scenario format v1 as declarative field tables.
+
+Each mapping of the format (the top level, a step, an action, a probe, ...) is a table
+of `Field`s: name, kind, required, default, documentation. The loader validates every
+mapping against its table (`loader_ctx.Ctx.fields`) and `schema.json_schema()` derives
+the JSON Schema from the same tables, so the two cannot drift.
+
+Kinds: str, int, bool, number, duration, str_list, enum, any_map (free mapping),
+table (a mapping checked against `table`), map_of / list_of (a mapping / list whose
+values are `table` mappings), command (string or argv list), run (command or `run`
+table), wait (duration or `wait` table), when (expression string or boolean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DRILL_TYPES = ("tabletop", "walkthrough", "simulation", "functional", "live")
+ENVIRONMENTS = ("lab", "staging", "production")
+ON_FAILURE = ("abort", "continue", "ignore")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+NAME_PATTERN = r"[a-z0-9][a-z0-9-]*"
+PROBES = ("http", "tcp", "smtp", "command", "ssh", "python")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str
+    doc: str
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    table: str | None = None  # for table / map_of / list_of
+    shell: bool = False  # a command string: substitutions are shell-quoted
+    path: bool = False  # a file that must exist, relative to the scenario's directory
+    nullable: bool = False  # null is allowed (and means "none")
+    positive: bool = False  # durations/integers must be > 0 (>= 0 otherwise)
+    template: bool = True  # strings are rendered with Jinja2
+    fix: str = ""  # how to fix a missing required key
+
+
+def _f(name: str, kind: str, doc: str, **kw: Any) -> Field:
+    return Field(name, kind, doc, **kw)
+
+
+_DUR = "a duration: 500ms, 90s, 15m, 4h, 1h30m, 1d or a number of seconds"
+
+SCENARIO = (
+    _f("version", "int", "Format version; must be 1.", required=True, fix="add version: 1"),
+    _f(
+        "name",
+        "str",
+        f"Scenario id, {NAME_PATTERN}; names run directories.",
+        required=True,
+        template=False,
+        fix="add name: <id>, e.g. name: annual-2026",
+    ),
+    _f("title", "str", "Human title, any language.", required=True, fix="add title: <text>"),
+    _f("description", "str", "Extension: free text describing aims and scope."),
+    _f("type", "enum", "Kind of exercise.", choices=DRILL_TYPES, default="live"),
+    _f("planned", "bool", "Extension: false marks an unannounced drill.", default=True),
+    _f(
+        "environment",
+        "enum",
+        "Where it runs; production is guarded.",
+        required=True,
+        choices=ENVIRONMENTS,
+        fix="add environment: lab, staging or production",
+    ),
+    _f("timezone", "str", "IANA time zone for displayed times.", default="UTC"),
+    _f("owner", "str", "The owning team (a key of teams)."),
+    _f("references", "str_list", "Plans and standards this drill exercises."),
+    _f("teams", "map_of", "Teams/departments by id.", table="team"),
+    _f("participants", "list_of", "Named participants.", table="participant"),
+    _f("systems", "map_of", "Systems in scope, by id, with RTO/RPO targets.", table="system"),
+    _f("vars", "any_map", "Template variables (not themselves templates); --var overrides."),
+    _f("secret_vars", "str_list", "Extra variable names whose values are masked.", template=False),
+    _f("inventory", "str", "Ansible inventory file.", path=True),
+    _f("hosts", "map_of", "SSH hosts by name.", table="host"),
+    _f("defaults", "table", "Defaults for every step.", table="defaults"),
+    _f(
+        "steps",
+        "list_of",
+        "The drill steps.",
+        table="step",
+        required=True,
+        fix="add steps: with at least one step",
+    ),
+    _f("rollback", "list_of", "Steps run in sequence when the drill aborts.", table="step"),
+)
+
+TEAM = (_f("title", "str", "Team name (default: the id)."),)
+
+SYSTEM = (
+    _f("title", "str", "System name (default: the id)."),
+    _f("tier", "int", "Criticality tier (1 = most critical)."),
+    _f("rto", "duration", f"RTO target, {_DUR}."),
+    _f("rpo", "duration", f"RPO target, {_DUR}."),
+    _f("description", "str", "Free text."),
+)
+
+PARTICIPANT = (
+    _f("name", "str", "Person's name.", required=True, fix="add name: <person>"),
+    _f("team", "str", "Team id (a key of teams)."),
+    _f("role", "str", "Role in the drill."),
+)
+
+HOST = (
+    _f("address", "str", "Host name or IP address.", required=True, fix="add address: <host or IP>"),
+    _f("port", "int", "SSH port.", default=22, positive=True),
+    _f("user", "str", "SSH user."),
+    _f("key", "str", "Private key file.", path=True),
+    _f("known_hosts", "str", "known_hosts file (default ~/.ssh/known_hosts).", path=True),
+    _f(
+        "accept_unknown_host_key",
+        "bool",
+        "Explicit opt-in: connect to a host whose key is not in known_hosts (lab use only).",
+        default=False,
+    ),
+)
+
+DEFAULTS = (
+    _f("timeout", "duration", "Step timeout; null = none.", default=1800.0, nullable=True, positive=True),
+    _f("retries", "int", "Retries after a failed attempt.", default=0),
+    _f("retry_delay", "duration", "Pause between attempts.", default=10.0),
+    _f("on_failure", "enum", "What a failure does.", choices=ON_FAILURE, default="abort"),
+)
+
+STEP = (
+    _f(
+        "id",
+        "str",
+        f"Unique step id ({NAME_PATTERN} recommended).",
+        required=True,
+        template=False,
+        fix="add id: <unique id>",
+    ),
+    _f("title", "str", "Human title."),
+    _f("phase", "str", "Phase name, shown by plan and reports."),
+    _f("team", "str", "Executing team (a key of teams)."),
+    _f("systems", "str_list", "Systems this step touches."),
+    _f("needs", "str_list", "Step ids this step waits for; default: the previous step.", template=False),
+    _f("run", "run", "Action: a local command (string: /bin/sh -c; list: argv; or a mapping)."),
+    _f("ssh", "table", "Action: a remote command over SSH.", table="ssh"),
+    _f("ansible", "table", "Action: an Ansible playbook.", table="ansible"),
+    _f("check", "table", "Action: a read-only probe.", table="check"),
+    _f("manual", "table", "Action: a person confirms pass or fail.", table="manual"),
+    _f("wait", "wait", "Action: wait a duration, or until an ISO-8601 time."),
+    _f("timeout", "duration", "Timeout of one attempt; null = none.", nullable=True, positive=True),
+    _f("expect", "duration", "Expected duration (plan, breach prediction)."),
+    _f("retries", "int", "Retries after a failed attempt."),
+    _f("retry_delay", "duration", "Pause between attempts."),
+    _f("until", "table", "Poll a check until it passes.", table="until"),
+    _f("on_failure", "enum", "abort | continue | ignore.", choices=ON_FAILURE),
+    _f("when", "when", "Jinja2 expression; false: the step is skipped."),
+    _f("idempotent", "bool", "Safe to re-run on resume.", default=False),
+    _f("declares", "bool", "This step's end is T0 (the disaster clock).", default=False),
+    _f("recovers", "str_list", "Systems whose RTO stops at this step's successful end."),
+    _f("rpo_of", "str_list", "Systems whose newest-data time this step's last output line reports."),
+)
+
+UNTIL = (
+    _f("every", "duration", "Poll interval.", required=True, positive=True, fix="add every: 10s"),
+    _f("within", "duration", "Give up after.", required=True, positive=True, fix="add within: 15m"),
+)
+
+RUN = (
+    _f(
+        "command",
+        "command",
+        "A string (/bin/sh -c) or an argv list.",
+        required=True,
+        shell=True,
+        fix="add command: <command>",
+    ),
+    _f("cwd", "str", "Working directory (relative: to the scenario's directory)."),
+    _f("env", "any_map", "Extra environment variables."),
+)
+
+SSH = (
+    _f("host", "str", "A key of hosts: or an inventory host.", required=True, fix="add host: <name>"),
+    _f("command", "str", "Remote command.", required=True, shell=True, fix="add command: <command>"),
+    _f("user", "str", "Overrides the host's user."),
+    _f("port", "int", "Overrides the host's port.", positive=True),
+)
+
+ANSIBLE = (
+    _f("playbook", "str", "Playbook file.", required=True, path=True, fix="add playbook: <file.yml>"),
+    _f("limit", "str", "Host pattern (--limit)."),
+    _f("tags", "str_list", "Tags to run."),
+    _f("extravars", "any_map", "Extra variables (-e)."),
+    _f("inventory", "str", "Inventory (default: the scenario's).", path=True),
+)
+
+CHECK = (
+    _f("http", "table", "HTTP probe.", table="http"),
+    _f("tcp", "table", "TCP connect probe.", table="tcp"),
+    _f("smtp", "table", "SMTP greeting probe.", table="smtp"),
+    _f("command", "table", "Local command probe.", table="command_probe"),
+    _f("ssh", "table", "Remote command probe.", table="ssh_probe"),
+    _f("python", "str", "checks/module.py:function, called as function(**args)."),
+    _f("args", "any_map", "Keyword arguments of the python check."),
+)
+
+HTTP = (
+    _f("url", "str", "URL.", required=True, fix="add url: https://..."),
+    _f("method", "enum", "HTTP method.", choices=HTTP_METHODS, default="GET"),
+    _f("status", "int", "Expected status; null = any.", default=200, nullable=True),
+    _f("contains", "str", "Text the body must contain."),
+    _f("json", "any_map", "Dotted JSON path (data.items.0.state) -> expected value."),
+    _f("timeout", "duration", "Request timeout.", positive=True),
+)
+
+TCP = (
+    _f("host", "str", "Host.", required=True, fix="add host: <host>"),
+    _f("port", "int", "Port.", required=True, positive=True, fix="add port: <number>"),
+)
+
+SMTP = (
+    _f("host", "str", "Host.", required=True, fix="add host: <host>"),
+    _f("port", "int", "Port.", default=25, positive=True),
+)
+
+_EXPECT = (
+    _f("exit_code", "int", "Expected exit code.", default=0),
+    _f("contains", "str", "Text the output must contain."),
+    _f("matches", "str", "Regular expression searched in the output."),
+)
+
+COMMAND_PROBE = (
+    _f(
+        "command",
+        "command",
+        "A string (/bin/sh -c) or an argv list.",
+        required=True,
+        shell=True,
+        fix="add command: <command>",
+    ),
+    *_EXPECT,
+)
+
+SSH_PROBE = (
+    _f("host", "str", "A key of hosts: or an inventory host.", required=True, fix="add host: <name>"),
+    _f("command", "str", "Remote command.", required=True, shell=True, fix="add command: <command>"),
+    *_EXPECT,
+)
+
+MANUAL = (_f("prompt", "str", "What the operator confirms.", required=True, fix="add prompt: <text>"),)
+
+WAIT = (_f("until", "str", "ISO-8601 time with a UTC offset.", required=True, fix="add until: <time>"),)
+
+TABLES: dict[str, tuple[Field, ...]] = {
+    "scenario": SCENARIO,
+    "team": TEAM,
+    "system": SYSTEM,
+    "participant": PARTICIPANT,
+    "host": HOST,
+    "defaults": DEFAULTS,
+    "step": STEP,
+    "until": UNTIL,
+    "run": RUN,
+    "ssh": SSH,
+    "ansible": ANSIBLE,
+    "check": CHECK,
+    "http": HTTP,
+    "tcp": TCP,
+    "smtp": SMTP,
+    "command_probe": COMMAND_PROBE,
+    "ssh_probe": SSH_PROBE,
+    "manual": MANUAL,
+    "wait": WAIT,
+}

@@ -1,0 +1,32 @@
+"""The `ssh` action: run a command on a host over the run's pooled SSH connection.
+
+Host resolution, host-key checks and authentication are in `bcdrill.sshpool`; streaming the
+output and killing the remote process group on timeout/cancel are in `bcdrill.sshexec`.
+"""
+
+from __future__ import annotations
+
+from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.model import SshAction
+from bcdrill.sshexec import connect_failure, run_remote, stopped_outcome
+from bcdrill.sshpool import SshError, resolve_target
+
+
+def run_ssh(action: SshAction, ctx: StepContext) -> Outcome:
+    target = resolve_target(ctx.scenario.hosts, action.host, user=action.user, port=action.port)
+    if ctx.options.dry_run:
+        ctx.log.write(f"dry run: would run on {target.user}@{target.endpoint}: {action.command}\n")
+        return Outcome("ok", detail=f"dry run: not run on {target.label}")
+    try:
+        result = run_remote(ctx, target, action.command)
+    except SshError as exc:
+        return connect_failure(exc, ctx)
+    if result.status != "ok":
+        return stopped_outcome(result, target, ctx)
+    if result.exit_code is None:
+        detail = f"the command on {target.label} ended without an exit status (killed by a signal?)"
+        return Outcome("failed", detail=detail, last_line=result.last_line)
+    if result.exit_code != 0:
+        detail = f"exit code {result.exit_code} on {target.label}: {result.last_line or '(no output)'}"
+        return Outcome("failed", detail=detail, exit_code=result.exit_code, last_line=result.last_line)
+    return Outcome("ok", detail=f"exit code 0 on {target.label}", exit_code=0, last_line=result.last_line)

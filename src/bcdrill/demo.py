@@ -32,6 +32,7 @@ def run_demo(*, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path |
     from bcdrill.rundir import default_run_dir
     from bcdrill.runner import run_scenario
 
+    os.environ["BCDRILL_LAB_DIR"] = str(lab_dir.resolve())  # the playbooks' `drill lab ctl` finds it there
     cli_vars = {}
     if os.environ.get("BCDRILL_LAB_PORT_BASE"):
         cli_vars["lab_port_base"] = os.environ["BCDRILL_LAB_PORT_BASE"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from labtools import free_port_base, lab_processes
 
 from bcdrill.lab import lab_down, lab_status, lab_up, render_status
 from bcdrill.lab.clients import WriteRefused
@@ -23,41 +22,14 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_base() -> int:
-    for _ in range(50):
-        base = random.randrange(20000, 60000, 100)
-        try:
-            for port in range(base, base + 70):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free port range")
-
-
 @pytest.fixture()
 def lab_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     lab_dir = tmp_path / "lab"
-    monkeypatch.setenv("BCDRILL_LAB_PORT_BASE", str(_free_base()))
+    monkeypatch.setenv("BCDRILL_LAB_PORT_BASE", str(free_port_base()))
     monkeypatch.setenv("BCDRILL_LAB_DIR", str(lab_dir))
     yield lab_dir
     lab_down(lab_dir)
-    assert _lab_processes(lab_dir) == []
-
-
-def _lab_processes(lab_dir: Path) -> list[int]:
-    """Every process on the machine whose command line names this lab directory (zombies included)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if str(lab_dir.resolve()).encode() in cmdline:
-                found.append(int(entry.name))
-    return found
+    assert lab_processes(lab_dir) == []
 
 
 def _poll(predicate: object, within: float = 20.0) -> None:
@@ -88,7 +60,7 @@ def test_lab_failover_rpo_switchback_and_down(lab_env: Path) -> None:
     _poll(lambda: sites_consistent("core-group")["ok"])
     assert lab_ready(max_lag=30)["ok"]
     lab_down(lab_env)
-    assert _lab_processes(lab_env) == []
+    assert lab_processes(lab_env) == []
     assert not lab_status(lab_env).up
     lab_down(lab_env)  # idempotent
 

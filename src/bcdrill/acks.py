@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bcdrill.errors import RunDirError, UsageError
+from bcdrill.loader_ctx import did_you_mean
 
 AckResult = Literal["pass", "fail"]
 NOTE_KINDS = ("finding", "action", "observation", "evaluation")
@@ -78,9 +79,50 @@ def write_ack(
         raise UsageError("--by NAME is required: the person who verified the step")
     if "/" in step or step.startswith("."):
         raise UsageError(f"{step!r} is not a step id")
+    _check_ackable(run_dir, step)
     path = ack_path(run_dir, step)
     _write_atomic(path, {"step": step, "by": by, "result": result, "note": note, "ts": _now()})
     return path
+
+
+def _journal_records(run_dir: Path) -> list[dict[str, Any]]:
+    """The readable records of the journal (a line cut off by a crash is skipped)."""
+    records = []
+    with open(run_dir / "journal.jsonl", "rb") as fh:
+        for raw in fh:
+            with contextlib.suppress(ValueError):
+                obj = json.loads(raw)
+                if isinstance(obj, dict):
+                    records.append(obj)
+    return records
+
+
+def _check_ackable(run_dir: Path, step: str) -> None:
+    """`step` is a manual step of this run's scenario that has not finished yet (UsageError if not)."""
+    records = _journal_records(run_dir)
+    snapshot = records[0].get("snapshot") if records and records[0].get("event") == "run.started" else None
+    if not isinstance(snapshot, dict):
+        return  # no scenario snapshot to check against
+    kinds = {
+        str(s.get("id")): s.get("kind")
+        for s in [*(snapshot.get("steps") or []), *(snapshot.get("rollback") or [])]
+        if isinstance(s, dict)
+    }
+    if step not in kinds:
+        manual = [sid for sid, kind in kinds.items() if kind == "manual"]
+        hint = did_you_mean(step, manual) or (
+            f" — its manual steps are: {', '.join(manual)}" if manual else " — it has no manual steps"
+        )
+        raise UsageError(f"the drill in {run_dir} has no step {step!r}{hint}")
+    if kinds[step] != "manual":
+        kind = kinds[step]
+        raise UsageError(
+            f"step {step!r} is a {kind} step, not a manual one — only manual steps are acknowledged"
+        )
+    for rec in records:
+        if rec.get("event") == "step.finished" and rec.get("step") == step and rec.get("final"):
+            status = rec.get("status")
+            raise UsageError(f"step {step!r} already finished ({status}) — there is nothing to acknowledge")
 
 
 def read_ack(run_dir: Path, step: str) -> Ack | None:
@@ -102,13 +144,18 @@ def consume_ack(run_dir: Path, step: str, attempt: int) -> None:
         os.replace(ack_path(run_dir, step), used / f"{step}.{attempt}.json")
 
 
-def _note_record(kind: str, text: str, owner: str | None, due: str | None, by: str | None) -> dict[str, Any]:
+def _note_record(
+    kind: str, text: str, owner: str | None, due: str | None, by: str | None, closes: str | None = None
+) -> dict[str, Any]:
     if kind not in NOTE_KINDS:
         raise UsageError(f"note kind must be one of {', '.join(NOTE_KINDS)}, not {kind!r}")
     if not text.strip():
         raise UsageError("a note needs --text")
     note_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    return {"id": note_id, "kind": kind, "text": text, "owner": owner, "due": due, "by": by}
+    record = {"id": note_id, "kind": kind, "text": text, "owner": owner, "due": due, "by": by}
+    if closes:  # closes a corrective action: `A-3`, or `<run id>:A-3` of an earlier drill
+        record["closes"] = closes.strip()
+    return record
 
 
 def write_note(
@@ -119,11 +166,12 @@ def write_note(
     owner: str | None = None,
     due: str | None = None,
     by: str | None = None,
+    closes: str | None = None,
 ) -> Path:
     """Drop a note file for the runner that holds `run_dir` to journal."""
     run_dir = Path(run_dir)
     _require_run_dir(run_dir)
-    record = _note_record(kind, text, owner, due, by)
+    record = _note_record(kind, text, owner, due, by, closes)
     path = run_dir / "notes" / f"{record['id']}.json"
     _write_atomic(path, record)
     return path
@@ -157,6 +205,7 @@ def append_note_directly(
     owner: str | None = None,
     due: str | None = None,
     by: str | None = None,
+    closes: str | None = None,
 ) -> dict[str, Any]:
     """Append a `note` event to the journal of a run no runner holds (takes the lock meanwhile)."""
     from bcdrill.journal import Journal
@@ -165,7 +214,7 @@ def append_note_directly(
 
     run_dir = Path(run_dir)
     _require_run_dir(run_dir)
-    record = _note_record(kind, text, owner, due, by)
+    record = _note_record(kind, text, owner, due, by, closes)
     with RunLock(run_dir):
         journal = Journal.reopen(run_dir / "journal.jsonl", redactor=Redactor(()))
         try:
@@ -182,8 +231,10 @@ def add_note(
     owner: str | None = None,
     due: str | None = None,
     by: str | None = None,
+    closes: str | None = None,
 ) -> str:
-    """`drill note`: journal directly when no runner holds the run, else leave it for the runner."""
+    """`drill note`: journal directly when no runner holds the run, else leave it for the runner.
+    `closes`: the corrective action this note closes (`A-3`, or `<run id>:A-3`)."""
     from bcdrill.lock import RunLock
 
     run_dir = Path(run_dir)
@@ -192,7 +243,9 @@ def add_note(
     if lock.try_acquire():
         lock.release()
         with contextlib.suppress(RunDirError):  # lost a race with a runner starting: leave a file
-            record = append_note_directly(run_dir, text=text, kind=kind, owner=owner, due=due, by=by)
+            record = append_note_directly(
+                run_dir, text=text, kind=kind, owner=owner, due=due, by=by, closes=closes
+            )
             return f"journal line {record['seq']} of {run_dir / 'journal.jsonl'}"
-    path = write_note(run_dir, text=text, kind=kind, owner=owner, due=due, by=by)
+    path = write_note(run_dir, text=text, kind=kind, owner=owner, due=due, by=by, closes=closes)
     return f"{path} (the running drill will journal it)"

@@ -73,6 +73,10 @@ def _listeners(args: argparse.Namespace) -> list[Any]:
         from bcdrill.metrics import MetricsListener
 
         textfile = Path(args.metrics_textfile) if args.metrics_textfile else None
+        if textfile is not None and not textfile.absolute().parent.is_dir():
+            raise UsageError(
+                f"--metrics-textfile {textfile}: no directory {textfile.absolute().parent} — create it first"
+            )
         listeners.append(
             MetricsListener(textfile=textfile, port=args.metrics_port, pushgateway=args.pushgateway)
         )
@@ -140,7 +144,13 @@ def cmd_note(args: argparse.Namespace) -> int:
     from bcdrill.acks import add_note
 
     where = add_note(
-        Path(args.run_dir), kind=args.kind, text=args.text, owner=args.owner, due=args.due, by=args.by
+        Path(args.run_dir),
+        kind=args.kind,
+        text=args.text,
+        owner=args.owner,
+        due=args.due,
+        by=args.by,
+        closes=args.closes,
     )
     print(f"{args.kind} noted: {where}")
     return EXIT_OK
@@ -230,9 +240,23 @@ def _add_scenario_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inventory", metavar="FILE", help="Ansible inventory (overrides the scenario's)")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--parallel", type=int, default=8, metavar="N", help="run at most N steps at once (default 8)"
+        "--parallel",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="run at most N steps at once (default 8)",
     )
     p.add_argument(
         "--auto-ack",
@@ -327,6 +351,11 @@ def _build_record_parsers(sub: Any) -> None:
     p.add_argument("--owner", metavar="TEAM", help="who owns a corrective action")
     p.add_argument("--due", metavar="DATE", help="due date of a corrective action (YYYY-MM-DD)")
     p.add_argument("--by", metavar="NAME", help="who writes the note")
+    p.add_argument(
+        "--closes",
+        metavar="ACTION_ID",
+        help="close a corrective action: A-3 of this run, or RUN_ID:A-3 of an earlier drill",
+    )
     p.set_defaults(func=cmd_note)
 
 

@@ -26,6 +26,7 @@ class ConsoleListener:
         self.stream = stream or sys.stderr
         isatty = getattr(self.stream, "isatty", None)
         self.colour = bool(isatty and isatty())
+        self.targets: dict[tuple[str, str], float] = {}  # (system, "rto"|"rpo") -> target seconds
 
     def _paint(self, text: str, status: str) -> str:
         code = _COLOURS.get(status)
@@ -50,9 +51,11 @@ class ConsoleListener:
                 f"  {self._paint(status.upper(), status)} {r['step']}{took}{retry} — {r.get('detail') or ''}"
             )
         if event == "system.recovered":
-            return f"  ✔ {r['system']} recovered, RTO {format_duration(r.get('rto'))}"
+            return self._measured(r, "rto", f"{r['system']} recovered, RTO")
         if event == "system.rpo":
-            return f"  ✔ {r['system']} RPO {format_duration(r.get('rpo'))}"
+            return self._measured(r, "rpo", f"{r['system']} RPO")
+        if event == "run.started":
+            self._remember_targets(r)
         if event in ("run.started", "run.resumed"):
             return f"{event} {r.get('scenario') or ''}".rstrip()
         if event == "run.interrupted":
@@ -60,6 +63,23 @@ class ConsoleListener:
         if event == "run.finished":
             return f"run {r.get('status')} (exit {r.get('exit_code')})"
         return None
+
+    def _remember_targets(self, r: dict[str, Any]) -> None:
+        systems = (r.get("snapshot") or {}).get("systems") or {}
+        for sid, spec in systems.items():
+            for kind in ("rto", "rpo"):
+                if isinstance(spec, dict) and isinstance(spec.get(kind), (int, float)):
+                    self.targets[(sid, kind)] = float(spec[kind])
+
+    def _measured(self, r: dict[str, Any], kind: str, what: str) -> str:
+        """`✔ a recovered, RTO 1.0s (target 2.0s)`, or `✘ ... — target 2.0s missed`."""
+        value, target = r.get(kind), self.targets.get((str(r.get("system")), kind))
+        text = f"{what} {format_duration(value)}"
+        if target is None or not isinstance(value, (int, float)):
+            return f"  ✔ {text}"
+        if value <= target:
+            return f"  ✔ {text} (target {format_duration(target)})"
+        return f"  {self._paint('✘', 'failed')} {text} — target {format_duration(target)} missed"
 
 
 def _clock(record: dict[str, Any]) -> str:

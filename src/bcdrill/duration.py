@@ -32,14 +32,15 @@ def format_duration(seconds: float | None) -> str:
         return "-"
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
-    if s < 1:
+    if round(s * 1000) < 1000:
         return f"{sign}{s * 1000:.0f}ms"
-    if s < 60:
-        return f"{sign}{s:.1f}s"
-    if s < 3600:
-        m, rest = divmod(s, 60)
+    tenths = round(s, 1)  # round once, then split: 119.97 s is 2m 00.0s, never 1m 60.0s
+    if tenths < 60:
+        return f"{sign}{tenths:.1f}s"
+    if tenths < 3600:
+        m, rest = divmod(tenths, 60)
         return f"{sign}{int(m)}m {rest:04.1f}s"
-    h, rest = divmod(s, 3600)
+    h, rest = divmod(max(s, 3600.0), 3600)  # whole seconds, truncated (never rounds up to 60)
     m, rest = divmod(rest, 60)
     if h < 24:
         return f"{sign}{int(h)}h {int(m):02d}m {int(rest):02d}s"

@@ -136,6 +136,8 @@ class Ctx:
     def wrong_type(self, f: Field, value: Any, pos: Pos, lbl: str) -> Any:
         expected = _EXPECTED.get(f.kind, f.kind)
         fix = f" — write [{value}]" if f.kind == "str_list" and isinstance(value, str) else ""
+        if f.kind == "str" and isinstance(value, bool):  # YAML 1.1 reads yes/no/on/off as booleans
+            fix = " — YAML reads yes, no, on, off, true and false as booleans: put the text in quotes"
         self.add(pos, f"{lbl}: expected {expected}, got {type_name(value)}{fix}")
         return INVALID
 

@@ -86,8 +86,28 @@ def _rollback_rules(ctx: Ctx, m: YMap, where: str) -> None:
             )
 
 
+MAX_ID_BYTES = 200  # a step id names files (logs/<id>.log, acks/<id>.json): keep it within NAME_MAX
+
+
+def _id_problem(sid: str) -> str | None:
+    """Why `sid` cannot be a step id (it names files in the run directory), or None."""
+    if not sid.strip():
+        return "must not be empty"
+    if any(c in "/\\" or not c.isprintable() for c in sid):
+        return "must not contain '/', '\\' or control characters"
+    if sid.startswith("."):
+        return "must not start with '.'"
+    if len(sid.encode()) > MAX_ID_BYTES:
+        return f"is too long ({len(sid.encode())} bytes; at most {MAX_ID_BYTES})"
+    return None
+
+
 def build_step(ctx: Ctx, m: YMap, where: str, prev: str | None, defaults: Defaults, rollback: bool) -> Step:
     f = ctx.fields(m, F.STEP, where)
+    if isinstance(f["id"], str) and (problem := _id_problem(f["id"])) is not None:
+        fix = "step ids name log files: use letters, digits and '-'"
+        ctx.add(m.val_pos["id"], f"{where}.id: {problem} — {fix}")
+        f["id"] = INVALID
     kind, value = _one_action(ctx, m, f, where)
     action = build_action(ctx, kind, value, m.val_pos[kind], where) if kind else None
     when, enabled = _enabled(ctx, m, f["when"])
@@ -130,7 +150,8 @@ def build_steps(ctx: Ctx, items: Any, section: str, defaults: Defaults) -> list[
             ctx.add(pos, f"{section}[{index}]: expected a mapping (a step), got {type_name(m)}")
             continue
         sid = m.get("id")
-        where = f"{section}[{sid}]" if isinstance(sid, (str, int)) and sid != "" else f"{section}[{index}]"
+        named = isinstance(sid, (str, int)) and not isinstance(sid, bool) and sid != ""
+        where = f"{section}[{sid}]" if named else f"{section}[{index}]"
         step = build_step(ctx, m, where, prev, defaults, section == "rollback")
         out.append(StepInfo(step, m, where))
         prev = step.id or prev

@@ -9,8 +9,9 @@ latency; the cancel event is looked at every 50 ms at most.
 On timeout or cancel the WHOLE process group is stopped: SIGTERM, then up to
 `grace` seconds (default 2 s) for the group to go away, then SIGKILL to whatever is
 left (including children that ignore SIGTERM). Processes that left the group on
-their own (`setsid`, double-fork daemons) cannot be reached through the group and
-are not killed.
+their own (`setsid`, double-fork daemons) are found by an environment entry
+(`BCDRILL_PROC=<token>`) every process started by the command inherits, and are
+stopped the same way (Linux /proc; a process that clears its environment escapes).
 
 A command that exits while background children still hold its output open is
 considered finished; its output is drained for at most `drain` seconds after the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import secrets
 import select
 import signal
 import subprocess
@@ -31,10 +33,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bcdrill.proctree import find_processes, signal_all, terminate
+
 POLL_CANCEL = 0.05  # seconds between looks at the cancel event
 GRACE = 2.0  # seconds between SIGTERM and SIGKILL of the process group
 DRAIN = 0.5  # seconds to keep reading output held open by background children after exit
 CAPTURE_LIMIT = 1_000_000  # characters of output kept in memory when capturing
+MARKER = "BCDRILL_PROC"  # environment entry that tags every process a command starts
 
 ProcessStatus = Literal["exited", "timeout", "cancelled"]
 
@@ -84,10 +89,10 @@ class _Output:
 
 
 def _spawn(
-    command: str | tuple[str, ...], cwd: str | None, env: Mapping[str, str] | None
+    command: str | tuple[str, ...], cwd: str | None, env: Mapping[str, str] | None, tag: str
 ) -> subprocess.Popen[bytes]:
     args: str | list[str] = command if isinstance(command, str) else list(command)
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, **(env or {}), MARKER: tag}
     return subprocess.Popen(
         args,
         shell=isinstance(command, str),
@@ -112,14 +117,15 @@ def run_process(
     grace: float = GRACE,
 ) -> ProcessResult:
     """Run `command` to completion, deadline (a time.monotonic() value) or cancel."""
+    tag = secrets.token_hex(16)
     try:
-        proc = _spawn(command, cwd, env)
+        proc = _spawn(command, cwd, env, tag)
     except OSError as exc:
         log.write(f"cannot start command: {exc}\n")
         return ProcessResult("exited", 127, f"cannot start command: {exc}")
     out = _Output(log, capture)
     try:
-        status = _supervise(proc, out, deadline, cancel, grace)
+        status = _supervise(proc, out, deadline, cancel, grace, tag)
     finally:
         if proc.stdout is not None:
             proc.stdout.close()
@@ -133,6 +139,7 @@ def _supervise(
     deadline: float | None,
     cancel: threading.Event,
     grace: float,
+    tag: str,
 ) -> ProcessStatus:
     assert proc.stdout is not None
     pipe = proc.stdout.fileno()
@@ -141,7 +148,7 @@ def _supervise(
     try:
         status = _watch(proc, pipe, pidfd, out, deadline, cancel)
         if status != "exited":
-            kill_group(proc, grace)
+            stop_all(proc, tag, grace)
         _drain(pipe, out, time.monotonic() + DRAIN)
         return status
     finally:
@@ -208,6 +215,16 @@ def _drain(pipe: int, out: _Output, until: float) -> None:
         if not ready or not _read(pipe, out):
             break
     out.feed(b"", final=True)
+
+
+def stop_all(proc: subprocess.Popen[bytes], tag: str, grace: float = GRACE) -> None:
+    """Stop the process group and every process that left it but still carries `tag`."""
+    marker = f"{MARKER}={tag}"
+    end = time.monotonic() + grace
+    signal_all(find_processes(env=marker), signal.SIGTERM)
+    kill_group(proc, grace)
+    # a fresh look (no stale pids): what is left gets the rest of the grace, then SIGKILL
+    terminate(find_processes(env=marker), grace=max(0.0, end - time.monotonic()))
 
 
 def kill_group(proc: subprocess.Popen[bytes], grace: float = GRACE) -> None:

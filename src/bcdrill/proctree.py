@@ -69,6 +69,11 @@ def terminate(pids: Iterable[int], grace: float = GRACE) -> None:
     _signal(alive, signal.SIGKILL)
 
 
+def signal_all(pids: Iterable[int], sig: signal.Signals) -> set[int]:
+    """Send `sig` to each pid; the pids it reached."""
+    return _signal(set(pids), sig)
+
+
 def _signal(pids: set[int], sig: signal.Signals) -> set[int]:
     sent = set()
     for pid in pids:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bcdrill.executors.base import LogSink, Outcome, StepContext
-from bcdrill.sshpool import CONNECT_TIMEOUT, SshError, SshPool, SshTarget
+from bcdrill.sshpool import CONNECT_TIMEOUT, SshError, SshPool, SshTarget, connect
 
 MARKER = "__BCDRILL_PGID__"
 KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
@@ -135,23 +135,54 @@ def _open_channel(pool: SshPool, target: SshTarget, ctx: StepContext) -> tuple[A
     """
     import paramiko
 
-    give_up = time.monotonic() + _budget(ctx)
+    started = time.monotonic()
+    give_up = started + _budget(ctx)
     reconnected, pause = False, 0.02
     while True:
         transport = pool.transport(target, timeout=_budget(ctx), log=ctx.log)
         try:
-            return transport.open_session(timeout=_budget(ctx)), transport
-        except paramiko.ChannelException as exc:
-            if time.monotonic() + pause > give_up or ctx.cancel.is_set():
-                raise SshError("protocol", f"{target.endpoint} refused a new SSH channel: {exc}") from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.5)
+            return open_session(transport, timeout=_budget(ctx)), transport
+        except ChannelRefused as exc:
+            now = time.monotonic()
+            if now >= give_up or ctx.cancel.is_set():
+                waited = now - started
+                raise SshError(
+                    "timeout",
+                    f"no free SSH session on {target.endpoint} within {waited:.1f}s: the server refused "
+                    f"every new channel ({exc}); its MaxSessions limit is reached by other steps' commands",
+                ) from None
+            time.sleep(min(pause, give_up - now))
+            pause = min(pause * 2, 0.2)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             pool.discard(target, transport)
             if reconnected:
                 msg = f"lost the SSH connection to {target.endpoint}: {exc}"
                 raise SshError("unreachable", msg) from None
             reconnected = True
+
+
+class ChannelRefused(Exception):
+    """The server refused a new channel on a live connection (e.g. OpenSSH's MaxSessions is reached)."""
+
+
+def open_session(transport: Any, *, timeout: float) -> Any:
+    """`transport.open_session`, telling a refused channel (ChannelRefused) from a dead connection.
+
+    paramiko keeps the reason of a refused channel open in one transport-wide slot, so with several
+    threads opening channels at once the refused ones may get a bare SSHException("Unable to open
+    channel.") instead of a ChannelException. Dropping the connection then would kill every command
+    running on it, so whatever fails while the transport is still active counts as a refusal.
+    """
+    import paramiko
+
+    try:
+        return transport.open_session(timeout=timeout)
+    except paramiko.ChannelException as exc:
+        raise ChannelRefused(str(exc)) from None
+    except paramiko.SSHException as exc:
+        if transport.is_active():
+            raise ChannelRefused(str(exc) or "channel refused") from None
+        raise
 
 
 def _stop_reason(ctx: StepContext) -> Literal["timeout", "cancelled"] | None:
@@ -207,16 +238,25 @@ def _wait_exit(chan: Any, ctx: StepContext) -> Literal["timeout", "cancelled"] |
 
 
 def _kill_group(pool: SshPool, target: SshTarget, transport: Any, chan: Any, pgid: int | None) -> str:
-    """Kill the command's process group over a second channel; return what happened (for the detail)."""
+    """Kill the command's process group over a second channel; return what happened (for the detail).
+
+    The channel runs on the pooled connection when it has a free session slot. When the server
+    refuses (every slot busy: OpenSSH keeps a session's slot until its command exits, so closing our
+    channel would not free one) a separate connection is opened just for the kill; when the pooled
+    connection died, it is reopened.
+    """
     if pgid is None:
         return "its process group id was never received, so only the channel was closed"
+    extra = None
     try:
         try:
-            killer = transport.open_session(timeout=CONNECT_TIMEOUT)
-        except Exception:  # no free session slot, or the transport died: free ours, reconnect, retry
-            chan.close()
+            killer = open_session(transport, timeout=CONNECT_TIMEOUT)
+        except ChannelRefused:
+            extra = connect(target, timeout=CONNECT_TIMEOUT)
+            killer = extra.open_session(timeout=CONNECT_TIMEOUT)
+        except Exception:  # the transport died: reconnect through the pool
             transport = pool.transport(target, timeout=CONNECT_TIMEOUT)
-            killer = transport.open_session(timeout=CONNECT_TIMEOUT)
+            killer = open_session(transport, timeout=CONNECT_TIMEOUT)
         try:
             killer.exec_command(kill_script(pgid))
             if not killer.status_event.wait(KILL_GRACE + CONNECT_TIMEOUT):
@@ -225,6 +265,9 @@ def _kill_group(pool: SshPool, target: SshTarget, transport: Any, chan: Any, pgi
             killer.close()
     except Exception as exc:  # SshError, paramiko errors, socket errors
         return f"killing process group {pgid} failed ({exc}); the channel was closed"
+    finally:
+        if extra is not None:
+            extra.close()
     chan.status_event.wait(1.0)  # let the `setsid -w` parent report the end of the group
     return f"process group {pgid} killed"
 

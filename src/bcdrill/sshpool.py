@@ -1,4 +1,5 @@
-"""SSH connections for a run: one paramiko Transport per (address, port, user), shared by every step.
+"""SSH connections for a run: one paramiko Transport per target (address, port, user, key, known_hosts),
+shared by every step.
 
 The pool lives in the run's `Resources` (``ctx.resources.get("ssh", SshPool)``) and is closed at the
 end of the run. Each command opens its own channel on the shared transport (channels are cheap; the
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -23,6 +26,11 @@ from bcdrill.model import Host
 if TYPE_CHECKING:
     from bcdrill.executors.base import LogSink
 
+# paramiko logs refused channels and lost connections at ERROR; with no handler Python's last-resort
+# handler would print them on the drill's console. What matters reaches the step's detail instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
+BANNER_RETRIES = 4  # connection attempts when the server drops the connection before its banner
 CONNECT_TIMEOUT = 30.0  # seconds for TCP connect + SSH handshake + auth when the step has no deadline
 
 
@@ -39,8 +47,11 @@ class SshTarget:
     accept_unknown_host_key: bool = False
 
     @property
-    def pool_key(self) -> tuple[str, int, str]:
-        return (self.address, self.port, self.user)
+    def pool_key(self) -> tuple[str, int, str, str | None, str | None, bool]:
+        """Connections are shared only between targets verified and authenticated the same way: two
+        `hosts:` entries for one address with different known_hosts files or keys must each have
+        their own host key check and login, not ride on the other's connection."""
+        return (self.address, self.port, self.user, self.key, self.known_hosts, self.accept_unknown_host_key)
 
     @property
     def endpoint(self) -> str:
@@ -53,7 +64,8 @@ class SshTarget:
 
 
 class SshError(Exception):
-    """Connecting failed. `kind` is one of: unreachable, host-key, auth, protocol, timeout, cancelled."""
+    """Connecting failed. `kind` is one of: unreachable, host-key, auth, protocol, timeout, cancelled
+    (and, inside `connect` only, dropped: closed before the SSH banner, retried)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -94,7 +106,7 @@ class SshPool:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._slots: dict[tuple[str, int, str], _Slot] = {}
+        self._slots: dict[tuple[str, int, str, str | None, str | None, bool], _Slot] = {}
         self._closed = False
         self.connects = 0  # number of transports opened (for tests and diagnostics)
 
@@ -145,13 +157,44 @@ class SshPool:
 
 
 def connect(target: SshTarget, *, timeout: float, log: LogSink | None = None) -> Any:
-    """Open a TCP connection, negotiate SSH, verify the host key and authenticate, within `timeout`."""
+    """Open a TCP connection, negotiate SSH, verify the host key and authenticate, within `timeout`.
+
+    A server that drops the connection before its banner is most likely shedding load (OpenSSH's
+    `MaxStartups`: too many unauthenticated connections at once, e.g. many parallel steps opening
+    their first connection to one jump host): that is retried, a few times within `timeout`.
+    """
+    deadline = time.monotonic() + timeout
+    for attempt in range(1, BANNER_RETRIES + 1):
+        try:
+            return _connect_once(target, deadline, log)
+        except SshError as exc:
+            pause = random.uniform(0.05, 0.25) * attempt
+            if exc.kind != "dropped" or time.monotonic() + pause >= deadline:
+                raise _public(exc) from None
+            if attempt == BANNER_RETRIES:
+                raise _public(exc) from None
+            if log is not None:
+                log.write(f"ssh: {exc.message}; retrying\n")
+            time.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _public(exc: SshError) -> SshError:
+    if exc.kind != "dropped":
+        return exc
+    return SshError(
+        "protocol",
+        f"{exc.message} (the server closed the connection before its SSH banner, {BANNER_RETRIES} times: "
+        "too many connections at once for its MaxStartups, or not an SSH server)",
+    )
+
+
+def _connect_once(target: SshTarget, deadline: float, log: LogSink | None) -> Any:
     import paramiko
 
-    deadline = time.monotonic() + timeout
     known_path = target.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
     known = _load_known_hosts(known_path)
-    transport = paramiko.Transport(_open_socket(target, timeout))
+    transport = paramiko.Transport(_open_socket(target, max(deadline - time.monotonic(), 0.01)))
     try:
         _prefer_known_key_types(transport, known.lookup(_known_hosts_name(target)))
         _handshake(transport, target, deadline)
@@ -196,9 +239,10 @@ def _handshake(transport: Any, target: SshTarget, deadline: float) -> None:
             "timeout", f"SSH handshake with {target.endpoint} did not finish within {remaining:.1f}s"
         )
     if not transport.is_active():
-        raise SshError(
-            "protocol", f"SSH handshake with {target.endpoint} failed: {transport.get_exception()}"
-        )
+        reason = str(transport.get_exception() or "the connection closed")
+        kind = "dropped" if reason.startswith("Error reading SSH protocol banner") else "protocol"
+        reason = reason.replace("banner[", "banner: [")  # paramiko glues the socket error on
+        raise SshError(kind, f"SSH handshake with {target.endpoint} failed: {reason}")
 
 
 def _known_hosts_name(target: SshTarget) -> str:

@@ -57,9 +57,10 @@ def record_clock_events(session: Session, step: Step, outcome: Outcome, end_t: f
 
 
 def _record_rpo(session: Session, step: Step, outcome: Outcome, end_ts: str) -> None:
-    source = _data_source(outcome)
-    if source is None:
+    if rpo_problem(outcome) is not None:  # only in a dry run: a real run failed the step already
         return
+    source = _data_source(outcome)
+    assert source is not None
     data_ts = parse_data_timestamp(source)
     t0_ts = session.clock.t0_ts or end_ts  # not declared yet: measured against the step's end
     rpo = rpo_seconds(t0_ts, data_ts)

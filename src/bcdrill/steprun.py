@@ -10,6 +10,7 @@ only; rto = the step's end − T0) and `system.rpo` (rpo_of).
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +54,19 @@ class StepRunner:
         self.s = session
 
     def run(self, step: Step, *, rollback: bool = False) -> str:
-        """Every attempt of `step`; the final status."""
+        """Every attempt of `step`; the final status. A bug is logged to drill.log, never silent."""
+        try:
+            return self._run(step, rollback)
+        except Exception as exc:
+            self.s.log_error(f"internal error in step {step.id}")
+            print(
+                f"drill: internal error in step {step.id}: {type(exc).__name__}: {exc} "
+                f"(traceback in {self.s.run_dir / 'drill.log'})",
+                file=sys.stderr,
+            )
+            raise
+
+    def _run(self, step: Step, rollback: bool) -> str:
         attempts = step.retries + 1
         for n in range(1, attempts + 1):
             status, _outcome = self._attempt(step, rollback, last=n == attempts)
@@ -66,7 +79,28 @@ class StepRunner:
 
     def _attempt(self, step: Step, rollback: bool, *, last: bool) -> tuple[str, Outcome]:
         attempt = self.s.next_attempt(step.id)
-        log = StepLog(self.s.run_dir, step.id, self.s.redactor)
+        started_t = self.s.journal.now_t()
+        try:
+            log = StepLog(self.s.run_dir, step.id, self.s.redactor)
+        except OSError as exc:  # e.g. the file system is full: the step fails, visibly, and the run goes on
+            self.s.log_error(f"cannot open the log of step {step.id}")
+            self.s.landed(step.id)
+            outcome = Outcome("failed", f"cannot write the step's log: {exc}")
+            self.s.emit(
+                "step.finished",
+                step=step.id,
+                attempt=attempt,
+                status="failed",
+                duration=0.0,
+                exit_code=None,
+                detail=outcome.detail,
+                log=None,
+                log_sha256=None,
+                started_t=started_t,
+                final=True,
+                rollback=rollback,
+            )
+            return "failed", outcome
         try:
             log.write(f"--- {step.id} attempt {attempt} started {utc_ts()} ---\n")
             self.s.emit(
@@ -139,6 +173,8 @@ class StepRunner:
         if outcome.ok and step.rpo_of:
             problem = rpo_problem(outcome)
             if problem is not None:
+                if self.s.options.dry_run:  # nothing ran, so nothing was measured: RPO stays unmeasured
+                    return outcome.status, f"{outcome.detail} (RPO not measured in a dry run)"
                 return "failed", problem
         return outcome.status, outcome.detail
 

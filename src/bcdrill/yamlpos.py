@@ -145,8 +145,12 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode) -> Any:
         try:
             return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            self.problem(node, f"unsupported YAML tag {node.tag!r} on {node.value!r} — remove the tag")
+            return node.value
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            self.problem(node, f"invalid value {node.value!r}: {exc}")
+            why = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else str(exc).splitlines()[0]
+            self.problem(node, f"invalid value {node.value!r}: {why}")
             return node.value
 
     def sequence(self, node: yaml.Node) -> YList:

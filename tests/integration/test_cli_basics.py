@@ -70,3 +70,16 @@ def test_unknown_option_is_exit_2() -> None:
     result = drill("run", "--no-such-option")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_run_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    marker = tmp_path / "ran"
+    scenario.write_text(
+        f"version: 1\nname: s\ntitle: t\nenvironment: lab\nsteps:\n  - {{id: a, run: 'touch {marker}'}}\n"
+    )
+    for option in (["--parallel", "0"], ["--metrics-textfile", str(tmp_path / "no" / "such" / "m.prom")]):
+        result = drill("run", str(scenario), "--run-dir", str(tmp_path / "run"), *option)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert not marker.exists() and not (tmp_path / "run").exists()

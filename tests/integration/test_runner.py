@@ -254,6 +254,27 @@ def test_dry_run_executes_nothing(tmp_path: Path) -> None:
     assert events(run_dir, "run.started")[0]["dry_run"] is True
 
 
+def test_dry_run_leaves_the_rpo_of_a_command_not_run_unmeasured(tmp_path: Path) -> None:
+    """A dry run does not run the command that would print the newest-data time: no failure, no abort."""
+    path = write(
+        tmp_path,
+        """\
+        systems:
+          core: {rto: 1m, rpo: 10m}
+        steps:
+          - {id: rpo, run: "date -u +%s", rpo_of: [core]}
+          - {id: up, run: "true", recovers: [core]}
+        """,
+    )
+    run_dir = tmp_path / "run"
+    assert run(path, run_dir, options=RunOptions(dry_run=True)) == 1  # the RPO target is unmeasured
+    f = finals(run_dir)
+    assert f["rpo"]["status"] == "ok" and "RPO not measured in a dry run" in f["rpo"]["detail"]
+    assert f["up"]["status"] == "ok"
+    assert events(run_dir, "system.rpo") == []
+    assert events(run_dir, "run.finished")[0]["status"] == "complete"
+
+
 def test_manual_step_waits_for_an_ack_file(tmp_path: Path) -> None:
     from bcdrill.acks import write_ack
 

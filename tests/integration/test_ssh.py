@@ -111,6 +111,36 @@ def test_one_transport_serves_sequential_and_parallel_steps(sshd: SshdServer) ->
     assert ssh_pool.active_transports() == 0
 
 
+def test_entries_for_one_address_with_other_keys_do_not_share_a_connection(
+    sshd: SshdServer, tmp_path: Path
+) -> None:
+    """A connection checked against one known_hosts file (and logged in with one key) must not carry
+    the steps of another entry for the same address: each entry gets its own host key check and login."""
+    resources = Resources()
+    assert ssh(sshd, "true", resources=resources)[0].ok
+    other = sshd.keygen(f"other-{uuid.uuid4().hex[:6]}")
+    kind, blob = Path(f"{other}.pub").read_text().split()[:2]
+    changed = tmp_path / "changed_known_hosts"
+    changed.write_text(f"[127.0.0.1]:{sshd.port} {kind} {blob}\n")
+    entry = sshd.host_entry("dr-db-2", known_hosts=str(changed), accept_unknown_host_key=True)
+    check_outcome(ssh(sshd, "true", host=entry, resources=resources)[0], "failed", "REMOTE HOST KEY CHANGED")
+    wrong = sshd.host_entry("dr-db-3", key=str(sshd.keygen(f"wrong-{uuid.uuid4().hex[:6]}")))
+    check_outcome(ssh(sshd, "true", host=wrong, resources=resources)[0], "failed", "authentication failed")
+    assert resources.get("ssh", SshPool).connects == 1
+
+
+def test_more_parallel_commands_than_max_sessions_wait_for_a_session(sshd: SshdServer) -> None:
+    """OpenSSH allows 10 sessions per connection (MaxSessions); refused channels are retried, and a
+    refusal must never be taken for a dead connection (which would kill the other commands on it)."""
+    resources = Resources()
+    with ThreadPoolExecutor(30) as pool:
+        outcomes = list(
+            pool.map(lambda i: ssh(sshd, f"sleep 0.3; echo par {i}", resources=resources)[0], range(30))
+        )
+    assert [o.last_line for o in outcomes] == [f"par {i}" for i in range(30)], outcomes
+    assert resources.get("ssh", SshPool).connects == 1
+
+
 def test_a_dead_transport_is_replaced_on_next_use(sshd: SshdServer) -> None:
     resources = Resources()
     assert ssh(sshd, "true", resources=resources)[0].ok

@@ -41,6 +41,28 @@ def test_ack_refusals(run_dir: Path, tmp_path: Path) -> None:
         write_ack(tmp_path / "nope", "s", by="x")
 
 
+def test_ack_names_a_manual_step_of_the_run_that_has_not_finished(tmp_path: Path) -> None:
+    journal = Journal.create(tmp_path / "journal.jsonl", redactor=Redactor(()))
+    steps = [
+        {"id": "declare", "kind": "manual"},
+        {"id": "restore", "kind": "run"},
+        {"id": "verify", "kind": "manual"},
+    ]
+    journal.append("run.started", scenario="t", snapshot={"steps": steps, "rollback": []})
+    journal.append("step.finished", step="declare", attempt=1, status="ok", final=True)
+    journal.close()
+    with pytest.raises(UsageError, match="no step 'verfy' — did you mean 'verify'"):
+        write_ack(tmp_path, "verfy", by="x")
+    with pytest.raises(UsageError, match="no step 'zzz' — its manual steps are: declare, verify"):
+        write_ack(tmp_path, "zzz", by="x")
+    with pytest.raises(UsageError, match="'restore' is a run step, not a manual one"):
+        write_ack(tmp_path, "restore", by="x")
+    with pytest.raises(UsageError, match="'declare' already finished"):
+        write_ack(tmp_path, "declare", by="x")
+    assert not (tmp_path / "acks").exists()
+    assert write_ack(tmp_path, "verify", by="x").is_file()
+
+
 def test_note_goes_to_the_journal_when_no_runner_holds_the_run(run_dir: Path) -> None:
     where = add_note(run_dir, text="DNS TTL too long", kind="finding", owner="net", by="Li")
     assert "journal line 1" in where

@@ -43,6 +43,10 @@ def test_parse_rejects(value: object) -> None:
         (7503, "2h 05m 03s"),
         (90000, "1d 1h 00m"),
         (-300, "-5m 00.0s"),
+        (0.9996, "1.0s"),  # rounding never shows 1000ms, 60.0s or 1m 60.0s
+        (59.96, "1m 00.0s"),
+        (119.97, "2m 00.0s"),
+        (3599.97, "1h 00m 00s"),
     ],
 )
 def test_format(seconds: float | None, text: str) -> None:

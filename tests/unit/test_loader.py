@@ -342,8 +342,26 @@ def test_when_type_error_is_a_problem(tmp_path: Path) -> None:
             "s.yaml:2:1: YAML syntax error: found a tab character that violates indentation (while scanning a plain scalar)",
         ),
         (b"a: &x [*x]\n", "s.yaml:1:4: recursive alias — an anchor cannot contain an alias of itself"),
+        (
+            b"version: 1\ntitle: !!python/object:os.system x\n",
+            "s.yaml:2:8: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system' on 'x' — remove the tag",
+        ),
+        (
+            b"version: !!int abc\n",
+            "s.yaml:1:10: invalid value 'abc': invalid literal for int() with base 10: 'abc'",
+        ),
     ],
-    ids=["empty", "binary", "bad-yaml", "list", "scalar", "tab", "recursive-alias"],
+    ids=[
+        "empty",
+        "binary",
+        "bad-yaml",
+        "list",
+        "scalar",
+        "tab",
+        "recursive-alias",
+        "python-tag",
+        "bad-int-tag",
+    ],
 )
 def test_junk_input_is_a_problem_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, expected: str
@@ -389,3 +407,38 @@ def test_ten_thousand_steps_load(tmp_path: Path) -> None:
     assert len(scn.steps) == 10_000 and scn.steps[-1].needs == ("s9998",)
     assert scn.steps[-1].action.command == "echo dr 9999"  # type: ignore[union-attr]
     assert time.perf_counter() - started < 60  # a smoke test, not a benchmark
+
+
+def test_yaml_boolean_where_text_is_expected_says_to_quote_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, BASE + "steps:\n  - id: off\n    check: {command: {command: 'true', contains: yes}}\n")
+    hint = "YAML reads yes, no, on, off, true and false as booleans: put the text in quotes"
+    assert problems_of("s.yaml") == [
+        f"s.yaml:6:9: steps[0].id: expected a string, got a boolean — {hint}",
+        f"s.yaml:7:50: steps[0].check.command.contains: expected a string, got a boolean — {hint}",
+    ]
+
+
+def test_step_ids_must_be_usable_as_file_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step id names logs/<id>.log and acks/<id>.json: no path separators, no hidden or huge names."""
+    monkeypatch.chdir(tmp_path)
+    long_id = "x" * 201
+    _write(
+        tmp_path,
+        BASE
+        + "steps:\n"
+        + "  - {id: ../../escape, run: 'true'}\n"
+        + "  - {id: '', run: 'true'}\n"
+        + "  - {id: .hidden, run: 'true'}\n"
+        + f"  - {{id: {long_id}, run: 'true'}}\n"
+        + "  - {id: 中文-步骤_1.2, run: 'true'}\n",
+    )
+    fix = "step ids name log files: use letters, digits and '-'"
+    assert problems_of("s.yaml") == [
+        f"s.yaml:6:10: steps[../../escape].id: must not contain '/', '\\' or control characters — {fix}",
+        f"s.yaml:7:10: steps[1].id: must not be empty — {fix}",
+        f"s.yaml:8:10: steps[.hidden].id: must not start with '.' — {fix}",
+        f"s.yaml:9:10: steps[{long_id}].id: is too long (201 bytes; at most 200) — {fix}",
+    ]

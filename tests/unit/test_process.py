@@ -94,3 +94,35 @@ def test_background_child_holding_the_pipe_does_not_hang_the_step() -> None:
     result = run_process("sleep 5 & echo started", log=Sink(), deadline=None, cancel=threading.Event())
     assert result.status == "exited" and result.last_line == "started"
     assert time.monotonic() - t < 1.5
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_timeout_also_stops_children_that_left_the_process_group(tmp_path: Path) -> None:
+    """`setsid` children escape the group; they are found by the tag in their environment."""
+    pids = tmp_path / "pids"
+    script = (
+        f"setsid sh -c 'echo $$ >> {pids}; exec sleep 60' & "
+        f"setsid sh -c 'trap \"\" TERM; echo $$ >> {pids}; sleep 60' & "
+        f"while [ $(wc -l < {pids} 2>/dev/null || echo 0) -lt 2 ]; do sleep 0.01; done; echo ready; sleep 60"
+    )
+    sink = Sink()
+    cancel = threading.Event()
+
+    def cancel_when_ready() -> None:
+        while "ready\n" not in sink.lines:
+            time.sleep(0.01)
+        cancel.set()
+
+    threading.Thread(target=cancel_when_ready, daemon=True).start()
+    result = run_process(script, log=sink, deadline=None, cancel=cancel, grace=0.3)
+    assert result.status == "cancelled"
+    escaped = [int(line) for line in pids.read_text().split()]
+    assert len(escaped) == 2
+    assert [pid for pid in escaped if _alive(pid)] == []

@@ -34,7 +34,7 @@ def test_markdown_escapes_table_cells() -> None:
     text = render(reference_events(), "md", "en")
     assert "验证新契约录入 \\| 保全<br>理赔" in text  # a title with | and a newline stays in its cell
     table_rows = [line for line in text.splitlines() if line.startswith("| 业务验证 ")]
-    assert len(table_rows) == 1 and table_rows[0].count(" | ") == 9
+    assert len(table_rows) == 1 and table_rows[0].count(" | ") == 10
 
 
 def test_markdown_verdicts_in_chinese() -> None:
@@ -110,8 +110,11 @@ def test_json_report_has_summary_and_timeline() -> None:
     assert data["timeline"][0]["acks"][0]["by"] == "张三"
 
 
-def test_unknown_format_language_and_pdf() -> None:
-    with pytest.raises(UsageError, match="PDF output comes later"):
+def test_unknown_format_language_and_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BCDRILL_CHROMIUM", "/nonexistent/chrome")
+    with pytest.raises(
+        UsageError, match=r"PDF needs Chromium: apt-get install chromium \(or set BCDRILL_CHROMIUM"
+    ):
         render(reference_events(), "pdf", "en")
     with pytest.raises(UsageError, match="format"):
         render(reference_events(), "docx", "en")

@@ -1,7 +1,8 @@
 """Reports: pure functions of the journal events (DESIGN.md §7; templates in reports/).
 
-`render(events, fmt, lang)` returns one report as text; `write_reports(run_dir, formats)`
-reads `RUN_DIR/journal.jsonl` and writes the files atomically.
+`render(events, fmt, lang)` returns one report as text (PDF: bytes); `write_reports(run_dir,
+formats)` reads `RUN_DIR/journal.jsonl` (and the journals of `previous` run directories) and
+writes the files atomically.
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from bcdrill.errors import UsageError
 from bcdrill.render.i18n import labels
 from bcdrill.timeline import StepRun
 
-FILENAMES = {"html": "report.html", "md": "report.md", "json": "summary.json", "junit": "junit.xml"}
-FORMATS = (*FILENAMES, "pdf")
+FILENAMES = {
+    "html": "report.html",
+    "md": "report.md",
+    "json": "summary.json",
+    "junit": "junit.xml",
+    "pdf": "report.pdf",
+}
+FORMATS = tuple(FILENAMES)
 DEFAULT_FORMATS = ("html", "md", "json", "junit")
 
 
@@ -43,21 +50,32 @@ def _step_json(run: StepRun) -> dict[str, Any]:
     return data
 
 
-def render(events: list[dict[str, Any]], fmt: str, lang: str = "en", *, run_dir: str | None = None) -> str:
-    """One report of `events` as text. fmt: md | html | json | junit (pdf comes later)."""
+def render(
+    events: list[dict[str, Any]],
+    fmt: str,
+    lang: str = "en",
+    *,
+    run_dir: str | None = None,
+    previous: list[list[dict[str, Any]]] | None = None,
+) -> str | bytes:
+    """One report of `events`: md | html | json | junit as text, pdf as bytes (needs Chromium).
+    `previous`: journals of earlier drills, for their corrective actions and the RTO/RPO trend."""
     labels(lang)  # an unknown language is a UsageError, whatever the format
-    if fmt == "pdf":
-        raise UsageError("PDF output comes later; use html")
     if fmt == "json":
         return json.dumps(json_report(events), indent=2, ensure_ascii=False) + "\n"
     if fmt == "md":
         from bcdrill.render.markdown import markdown_report
 
-        return markdown_report(events, lang, run_dir=run_dir)
-    if fmt == "html":
+        return markdown_report(events, lang, run_dir=run_dir, previous=previous)
+    if fmt in ("html", "pdf"):
         from bcdrill.render.html import html_report
 
-        return html_report(events, lang, run_dir=run_dir)
+        html = html_report(events, lang, run_dir=run_dir, previous=previous)
+        if fmt == "html":
+            return html
+        from bcdrill.render.pdf import html_to_pdf
+
+        return html_to_pdf(html)
     if fmt == "junit":
         from bcdrill.render.junit import junit_report
 
@@ -75,12 +93,13 @@ def _targets(run_dir: Path, formats: Sequence[str], output: Path | None) -> dict
     return {formats[0]: output}
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -88,13 +107,33 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _read_previous(paths: Sequence[Path]) -> list[list[dict[str, Any]]]:
+    from bcdrill.errors import RunDirError
+    from bcdrill.journal import JOURNAL_NAME, read_journal
+
+    journals = []
+    for path in paths:
+        journal = path / JOURNAL_NAME if path.is_dir() else path
+        if not journal.is_file():
+            raise RunDirError(
+                f"--previous {path}: no {JOURNAL_NAME} there — give an earlier drill's run directory"
+            )
+        journals.append(read_journal(journal))
+    return journals
+
+
 def write_reports(
-    run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang: str = "en", output: Path | None = None
+    run_dir: Path,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    lang: str = "en",
+    output: Path | None = None,
+    previous: Sequence[Path] = (),
 ) -> list[Path]:
     """Read RUN_DIR/journal.jsonl and write the reports; returns the paths written.
 
-    Files: report.html, report.md, summary.json (fmt json), junit.xml. RunDirError when the
-    journal is missing or garbled; UsageError for an unknown format or language, or pdf.
+    Files: report.html, report.md, summary.json (fmt json), junit.xml, report.pdf. `previous`:
+    earlier drills' run directories. RunDirError when a journal is missing or garbled;
+    UsageError for an unknown format or language, or a PDF without Chromium.
     """
     from bcdrill.journal import JOURNAL_NAME, read_journal
 
@@ -102,12 +141,16 @@ def write_reports(
     for fmt in formats:
         if fmt not in FORMATS:
             raise UsageError(f"unknown report format {fmt!r}; choose from: {', '.join(FORMATS)}")
-    if "pdf" in formats:
-        raise UsageError("PDF output comes later; use html")
     labels(lang)
+    if "pdf" in formats:
+        from bcdrill.render.pdf import INSTALL_HINT, find_chromium
+
+        if find_chromium() is None:
+            raise UsageError(INSTALL_HINT)
     events = read_journal(run_dir / JOURNAL_NAME)
+    old = _read_previous(previous)
     written = []
     for fmt, path in _targets(run_dir, formats, output).items():
-        _write_atomic(path, render(events, fmt, lang, run_dir=str(run_dir)))
+        _write_atomic(path, render(events, fmt, lang, run_dir=str(run_dir), previous=old))
         written.append(path)
     return written

@@ -1,4 +1,4 @@
-"""The HTML report: one self-contained file (inline CSS, no scripts, no external resources)."""
+"""The HTML report: one self-contained file (inline CSS and SVG, no scripts, no external resources)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ def render_html(view: dict[str, Any]) -> str:
     return environment(autoescape=True).get_template("report.html.j2").render(view)
 
 
-def html_report(events: list[dict[str, Any]], lang: str = "en", *, run_dir: str | None = None) -> str:
-    """The HTML report of a journal."""
-    return render_html(build_view(events, lang, run_dir=run_dir))
+def html_report(
+    events: list[dict[str, Any]],
+    lang: str = "en",
+    *,
+    run_dir: str | None = None,
+    previous: list[list[dict[str, Any]]] | None = None,
+) -> str:
+    """The HTML report of a journal, with the timeline chart."""
+    return render_html(build_view(events, lang, run_dir=run_dir, previous=previous, with_gantt=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bcdrill.errors import UsageError
+from bcdrill.render.labels_audit import AUDIT_EN, AUDIT_ZH
 
 LANGS = ("en", "zh")
 
@@ -225,7 +226,7 @@ _ZH: dict[str, str] = {
     "evaluation": "评估",
 }
 
-_LABELS: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}
+_LABELS: dict[str, dict[str, str]] = {"en": {**_EN, **AUDIT_EN}, "zh": {**_ZH, **AUDIT_ZH}}
 
 
 class Labels(dict[str, str]):

@@ -32,6 +32,12 @@ def render_markdown(view: dict[str, Any]) -> str:
     return env.get_template("report.md.j2").render(view)
 
 
-def markdown_report(events: list[dict[str, Any]], lang: str = "en", *, run_dir: str | None = None) -> str:
-    """The Markdown report of a journal."""
-    return render_markdown(build_view(events, lang, run_dir=run_dir))
+def markdown_report(
+    events: list[dict[str, Any]],
+    lang: str = "en",
+    *,
+    run_dir: str | None = None,
+    previous: list[list[dict[str, Any]]] | None = None,
+) -> str:
+    """The Markdown report of a journal: the HTML report's content without the chart."""
+    return render_markdown(build_view(events, lang, run_dir=run_dir, previous=previous))

@@ -1,18 +1,21 @@
 """The report's view model: every value a template shows, already formatted (strings or None).
 
 Templates only lay values out; formatting, translation and verdicts live here, so the
-Markdown and HTML reports say the same thing and golden files stay deterministic.
+Markdown and HTML reports say the same thing and golden files stay deterministic. The
+sections follow CONTEXT.md's audit checklist (identity … annexes and integrity).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bcdrill.duration import format_duration
-from bcdrill.journal import parse_ts
+from bcdrill.render import actions, annex, sections
+from bcdrill.render.clock import Clock, dur, margin, utc_text
+from bcdrill.render.deviations import Deviation, all_deviations, planned_schedule, step_specs
 from bcdrill.render.i18n import labels
 from bcdrill.rto import Evaluation, SystemResult, evaluate
 from bcdrill.summary import build_summary
@@ -20,78 +23,29 @@ from bcdrill.timeline import StepRun, step_runs
 
 DETAIL_MAX = 200  # characters of a step's detail shown in the step table (deviations show it all)
 
-
-class Clock:
-    """Formats journal UTC timestamps in the scenario's timezone, with the UTC offset."""
-
-    def __init__(self, tz_name: str | None, started: str | None) -> None:
-        try:
-            self.tz: timezone | ZoneInfo = ZoneInfo(tz_name) if tz_name else timezone.utc
-        except (ZoneInfoNotFoundError, ValueError):
-            self.tz = timezone.utc
-        self.name = tz_name or "UTC"
-        self.start = self.local(started) if started else None
-        self.day = self.start.date() if self.start else None
-
-    def local(self, ts: str) -> datetime:
-        return parse_ts(ts).astimezone(self.tz)
-
-    def full(self, ts: str | None) -> str | None:
-        """`2026-05-01 08:30:00 +08:00` (seconds; the journal keeps microseconds)."""
-        if not ts:
-            return None
-        when = self.local(ts)
-        return when.strftime("%Y-%m-%d %H:%M:%S ") + _offset(when.utcoffset())
-
-    def short(self, ts: str | None) -> str | None:
-        """`08:30:05`, with `MM-DD ` in front on a day other than the run's first."""
-        if not ts:
-            return None
-        when = self.local(ts)
-        return when.strftime("%H:%M:%S" if when.date() == self.day else "%m-%d %H:%M:%S")
-
-    def header(self) -> str:
-        """`Asia/Shanghai (UTC+08:00)`, the offset at the run's start."""
-        ref = self.start or datetime.now(timezone.utc).astimezone(self.tz)
-        return f"{self.name} (UTC{_offset(ref.utcoffset())})"
+Events = list[dict[str, Any]]
 
 
-def _offset(delta: timedelta | None) -> str:
-    minutes = int((delta or timedelta()).total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def utc_text(ts: str | None) -> str | None:
-    return f"{ts[:10]} {ts[11:19]}Z" if ts else None
-
-
-def _dur(seconds: float | None) -> str | None:
-    return None if seconds is None else format_duration(seconds)
-
-
-def _margin(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return ("+" if seconds >= 0 else "") + format_duration(seconds)
-
-
-def _system_row(s: SystemResult, clock: Clock, L: Mapping[str, str]) -> dict[str, Any]:
+def _system_row(
+    s: SystemResult, clock: Clock, L: Mapping[str, str], titles: Mapping[str, str]
+) -> dict[str, Any]:
     return {
         "id": s.id,
         "title": s.title,
         "tier": s.tier,
-        "rto_target": _dur(s.rto_target),
-        "rto_achieved": _dur(s.rto_achieved),
-        "rto_margin": _margin(s.rto_margin),
+        "rto_target": dur(s.rto_target),
+        "rto_achieved": dur(s.rto_achieved),
+        "rto_margin": margin(s.rto_margin),
         "rto_verdict": L["v_" + s.rto_status],
         "rto_class": s.rto_status,
-        "rpo_target": _dur(s.rpo_target),
-        "rpo_achieved": _dur(s.rpo_achieved),
-        "rpo_margin": _margin(s.rpo_margin),
+        "rpo_target": dur(s.rpo_target),
+        "rpo_achieved": dur(s.rpo_achieved),
+        "rpo_margin": margin(s.rpo_margin),
         "rpo_verdict": L["v_" + s.rpo_status],
         "rpo_class": s.rpo_status,
-        "recovered_by": s.recovered_by,
+        "recovered_by": titles.get(s.recovered_by or "", s.recovered_by),
+        "recovered_at": clock.full(s.recovered_ts),
+        "rpo_by": titles.get(s.rpo_by or "", s.rpo_by),
         "data_timestamp": clock.full(s.data_timestamp) if s.data_timestamp else None,
     }
 
@@ -101,23 +55,35 @@ def _status_label(status: str | None, L: Mapping[str, str]) -> str:
     return L.get(key, status or "")
 
 
-def _step_row(run: StepRun, clock: Clock, L: Mapping[str, str]) -> dict[str, Any]:
+def _step_row(
+    run: StepRun,
+    clock: Clock,
+    L: Mapping[str, str],
+    plan: tuple[float, float] | None,
+    teams: Mapping[str, Any],
+) -> dict[str, Any]:
     detail = run.detail or ""
+    plan = plan if plan and plan[1] > plan[0] else None  # a step without `expect` has no plan
     return {
         "id": run.id,
         "title": run.title,
         "phase": run.phase,
         "team": run.team,
+        "team_title": (teams.get(run.team or "") or {}).get("title") or run.team,
         "systems": ", ".join(run.systems),
+        "plan_start": clock.at(plan[0]) if plan else None,
+        "plan_end": clock.at(plan[1]) if plan else None,
         "start": clock.short(run.started_ts),
         "end": clock.short(run.finished_ts),
-        "duration": _dur(run.duration),
+        "duration": dur(run.duration),
         "attempts": len(run.attempts),
         "status": _status_label(run.status, L),
         "status_class": run.status or "not_run",
         "detail": detail if len(detail) <= DETAIL_MAX else detail[: DETAIL_MAX - 1] + "…",
         "full_detail": detail,
+        "verified_by": ", ".join(dict.fromkeys(a.by for a in run.acks if a.by)) or None,
         "log": run.log,
+        "log_sha256": run.log_sha256,
         "rollback": run.rollback,
     }
 
@@ -139,74 +105,115 @@ def _ack_rows(runs: list[StepRun], clock: Clock, L: Mapping[str, str]) -> list[d
     ]
 
 
-def _note_rows(events: list[dict[str, Any]], clock: Clock, L: Mapping[str, str]) -> list[dict[str, Any]]:
+def _note_rows(events: Events, clock: Clock, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
     return [
-        {
-            "kind": L[ev["kind"]] if ev.get("kind") else None,
-            "text": ev.get("text"),
-            "owner": ev.get("owner"),
-            "due": ev.get("due"),
-            "by": ev.get("by"),
-            "when": clock.full(ev["ts"]),
-        }
+        {"text": ev.get("text"), "by": ev.get("by"), "when": clock.full(ev["ts"]), "closes": ev.get("closes")}
         for ev in events
-        if ev.get("event") == "note"
+        if ev.get("event") == "note" and ev.get("kind") in kinds
     ]
 
 
-def _deviation_rows(
-    rows: list[dict[str, Any]], runs: list[StepRun], L: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    out = []
-    for row, run in zip(rows, runs, strict=False):
-        if run.deviation:
-            status = row["status"] + (f" ({L['retried']})" if len(run.attempts) > 1 else "")
-            detail = "\n".join(filter(None, (run.history, run.detail)))
-            out.append({**row, "status": status, "full_detail": detail})
-    return out
-
-
-def _identity(
-    start: Mapping[str, Any], snap: Mapping[str, Any], summary: Mapping[str, Any]
-) -> dict[str, Any]:
+def _deviation_row(d: Deviation, L: Mapping[str, str], expect: float | None) -> dict[str, Any]:
+    what = ", ".join(L[k] for k in d.kinds)
+    if "d_late" in d.kinds and expect:
+        what += f" ({L['expect']} {dur(expect)})"
     return {
-        "scenario": summary["scenario"],
-        "title": snap.get("title") or summary["scenario"],
-        "run_id": summary["run_id"],
-        "type": snap.get("type"),
-        "planned": snap.get("planned"),
-        "environment": summary["environment"],
-        "dry_run": summary["dry_run"],
-        "tool_version": start.get("tool_version"),
-        "scenario_sha256": start.get("scenario_sha256"),
-        "host": start.get("host"),
-        "user": start.get("user"),
-        "references": list(snap.get("references") or []),
+        "ref": d.ref,
+        "title": d.title,
+        "what": what,
+        "severity": L["sev_" + d.severity],
+        "severity_class": d.severity,
+        "attempts": d.attempts,
+        "detail": d.detail,
+        "log": d.log,
+    }
+
+
+def _evaluation(
+    events: Events, evaluation: Evaluation, devs: list[Deviation], summary: Mapping[str, Any], clock: Clock
+) -> dict[str, Any]:
+    counts = {sev: sum(1 for d in devs if d.severity == sev) for sev in ("high", "medium", "low")}
+    if counts["high"] or summary["status"] != "complete":
+        verdict = "not_met"
+    elif devs:
+        verdict = "deviations"
+    else:
+        verdict = "met"
+    systems = list(evaluation.systems.values())
+    with_rto = [s for s in systems if s.rto_target is not None]
+    with_rpo = [s for s in systems if s.rpo_target is not None]
+    steps = summary["steps"]
+    return {
+        "verdict": verdict,
+        "rto_met": f"{sum(1 for s in with_rto if s.rto_met)} / {len(with_rto)}",
+        "rpo_met": f"{sum(1 for s in with_rpo if s.rpo_met)} / {len(with_rpo)}",
+        "steps_ok": f"{steps.get('ok', 0)} / {sum(steps.values())}",
+        "deviations": f"{counts['high']} / {counts['medium']} / {counts['low']}",
+        "opinions": _note_rows(events, clock, ("evaluation",)),
+        "hotwash": _note_rows(events, clock, ("observation",)),
+    }
+
+
+def scenario_order(evaluation: Evaluation, runs: list[StepRun]) -> Evaluation:
+    """The systems in the order the scenario's steps first name them (the journal sorts keys)."""
+    rank: dict[str, int] = {}
+    for run in runs:
+        for sid in run.systems:
+            rank.setdefault(sid, len(rank))
+    ordered = sorted(evaluation.systems, key=lambda sid: rank.get(sid, len(rank)))
+    return replace(evaluation, systems={sid: evaluation.systems[sid] for sid in ordered})
+
+
+def _reference_date(events: Events, clock: Clock) -> date | None:
+    return clock.local(events[-1]["ts"]).date() if events and events[-1].get("ts") else None
+
+
+def _corrective(
+    events: Events, previous: list[Events], clock: Clock, L: Mapping[str, str], run_dir: str
+) -> dict[str, Any]:
+    items = actions.collect_items(events, _reference_date(events, clock))
+    return {
+        "findings": actions.item_rows([i for i in items if i.kind == "finding"], clock, L),
+        "actions": actions.item_rows([i for i in items if i.kind == "action"], clock, L),
+        "previous": actions.previous_actions(events, previous, clock, L),
+        "trend": actions.trend(events, previous, clock) if previous else None,
+        "add_command": f'drill note {run_dir} --kind action --text "…" --owner TEAM --due YYYY-MM-DD',
+        "close_command": f'drill note {run_dir} --closes A-1 --text "…"',
     }
 
 
 def build_view(
-    events: list[dict[str, Any]],
+    events: Events,
     lang: str,
     *,
     evaluation: Evaluation | None = None,
     runs: list[StepRun] | None = None,
     run_dir: str | None = None,
+    previous: list[Events] | None = None,
+    with_gantt: bool = False,
 ) -> dict[str, Any]:
-    """Everything the Markdown and HTML templates show, for `lang` (en|zh)."""
+    """Everything the Markdown and HTML templates show, for `lang` (en|zh). `previous`: the
+    journals of earlier drills (for their corrective actions and the RTO/RPO trend)."""
     L = labels(lang)
     start = next((ev for ev in events if ev.get("event") == "run.started"), {})
     snap = start.get("snapshot") or {}
-    evaluation = evaluation or evaluate(events)
     runs = step_runs(events) if runs is None else runs
+    evaluation = scenario_order(evaluation or evaluate(events), runs)
     summary = build_summary(events, evaluation=evaluation, runs=runs)
     clock = Clock(snap.get("timezone"), summary["started"])
-    rows = [_step_row(run, clock, L) for run in runs]
+    specs = step_specs(events)
+    plan = planned_schedule(specs)
+    teams = snap.get("teams") or {}
+    rows = [_step_row(run, clock, L, plan.get(run.id), teams) for run in runs]
+    finished = summary["status"] != "running"
+    devs = all_deviations(runs, specs, evaluation, finished=finished)
     ok = summary["status"] == "complete" and summary["exit_code"] in (0, None) and evaluation.all_met
-    return {
+    where = run_dir or "RUN_DIR"
+    titles = {r.id: r.title for r in runs}
+    view: dict[str, Any] = {
         "L": L,
         "lang": lang,
-        "id": _identity(start, snap, summary),
+        "id": sections.identity(start, snap, summary),
         "tz": clock.header(),
         "started": clock.full(summary["started"]),
         "started_utc": utc_text(summary["started"]),
@@ -215,17 +222,31 @@ def build_view(
         "t0": clock.full(evaluation.t0_ts),
         "t0_utc": utc_text(evaluation.t0_ts),
         "t0_step": evaluation.t0_step,
+        "t0_step_title": titles.get(evaluation.t0_step or "", evaluation.t0_step),
         "status": L.get("r_" + summary["status"], summary["status"]),
         "status_class": summary["status"],
         "exit_code": summary["exit_code"],
         "all_ok": ok,
-        "systems": [_system_row(s, clock, L) for s in evaluation.systems.values()],
+        "scope": sections.scope(start, snap, runs, evaluation),
+        "objectives": sections.objectives(snap, evaluation),
+        "organisation": sections.organisation(snap, runs),
+        "systems": [_system_row(s, clock, L, titles) for s in evaluation.systems.values()],
         "steps": rows,
         "acks": _ack_rows(runs, clock, L),
-        "deviations": _deviation_rows(rows, runs, L),
-        "notes": _note_rows(events, clock, L),
+        "deviations": [_deviation_row(d, L, (specs.get(d.ref) or {}).get("expect")) for d in devs],
+        "evaluation": _evaluation(events, evaluation, devs, summary, clock),
+        "corrective": _corrective(events, previous or [], clock, L, where),
+        "signoffs": sections.signoffs(snap, L),
+        "integrity": annex.integrity(events, Path(run_dir) if run_dir else None, summary["journal_head"]),
         "journal_head": summary["journal_head"],
         "journal_lines": summary["journal_lines"],
-        "verify_command": f"drill verify {run_dir or 'RUN_DIR'}",
+        "verify_command": f"drill verify {where}",
+        "evaluation_command": f'drill note {where} --kind evaluation --text "…" --by NAME',
         "summary": summary,
+        "gantt": None,
     }
+    if with_gantt:
+        from bcdrill.render.gantt import gantt
+
+        view["gantt"] = gantt(runs, plan, evaluation, clock, L)
+    return view

@@ -1,0 +1,120 @@
+"""Annexes and integrity: log and artifact digests, the journal chain check, the signature."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from bcdrill.journal import GENESIS, line_hash
+
+_CHECKED: dict[tuple[int, int, str], tuple[bool, int | None]] = {}
+
+
+def chain_check(events: list[dict[str, Any]]) -> tuple[bool, int | None]:
+    """(intact, first bad 1-based line) of the records as read: hash, seq and prev of each.
+    Remembered for the same list of records, so the md and html reports of a run check once."""
+    key = (id(events), len(events), str(events[-1].get("hash")) if events else "")
+    if key not in _CHECKED:
+        _CHECKED.clear()
+        _CHECKED[key] = _check_chain(events)
+    return _CHECKED[key]
+
+
+def _check_chain(events: list[dict[str, Any]]) -> tuple[bool, int | None]:
+    prev = GENESIS
+    for number, record in enumerate(events, start=1):
+        body = {k: v for k, v in record.items() if k != "hash"}
+        if (
+            record.get("seq") != number - 1
+            or record.get("prev") != prev
+            or line_hash(body) != record.get("hash")
+        ):
+            return False, number
+        prev = str(record["hash"])
+    return bool(events), None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def log_digests(events: list[dict[str, Any]], run_dir: Path | None) -> list[dict[str, Any]]:
+    """Each step log named in the journal, its journaled SHA-256 and (with the run directory)
+    whether the file on disk still has it: `match`, `differs` or `missing`."""
+    logs: dict[str, dict[str, Any]] = {}
+    for ev in events:
+        if ev.get("event") == "step.finished" and ev.get("log"):
+            logs[ev["log"]] = {"step": ev.get("step"), "path": ev["log"], "sha256": ev.get("log_sha256")}
+    for row in logs.values():
+        row["check"] = None
+        if run_dir is not None and row["sha256"]:
+            path = run_dir / row["path"]
+            row["check"] = (
+                "missing"
+                if not path.is_file()
+                else "match"
+                if file_sha256(path) == row["sha256"]
+                else "differs"
+            )
+    return list(logs.values())
+
+
+def sums_line(sha256: str, relpath: str) -> str:
+    """One line of SHA256SUMS, as `sha256sum` writes it (two spaces, text mode)."""
+    return f"{sha256}  {relpath}\n"
+
+
+def artifact_digests(run_dir: Path | None) -> tuple[list[dict[str, Any]], int]:
+    """(one row per artifact directory, number of files): its file count and a digest that anyone
+    can recompute from an evidence bundle: `grep '  artifacts/DIR/' SHA256SUMS | sha256sum`."""
+    root = run_dir / "artifacts" if run_dir else None
+    if run_dir is None or root is None or not root.is_dir():
+        return [], 0
+    groups: dict[str, list[str]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(run_dir).as_posix()
+        top = "/".join(rel.split("/")[:2]) + ("/" if path.parent != root else "")
+        groups.setdefault(top, []).append(sums_line(file_sha256(path), rel))
+    rows = [
+        {"path": top, "files": len(lines), "sha256": hashlib.sha256("".join(lines).encode()).hexdigest()}
+        for top, lines in sorted(groups.items())
+    ]
+    return rows, sum(len(lines) for lines in groups.values())
+
+
+def signature(run_dir: Path | None) -> dict[str, Any] | None:
+    """The content of RUN_DIR/journal.sig (written by `drill export --sign-key`), if any."""
+    path = run_dir / "journal.sig" if run_dir else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"unreadable": True}
+    return data if isinstance(data, dict) else {"unreadable": True}
+
+
+def integrity(events: list[dict[str, Any]], run_dir: Path | None, head: str | None) -> dict[str, Any]:
+    intact, bad_line = chain_check(events)
+    logs = log_digests(events, run_dir)
+    artifacts, artifact_count = artifact_digests(run_dir)
+    sig = signature(run_dir)
+    where = str(run_dir) if run_dir else "RUN_DIR"
+    return {
+        "chain_ok": intact,
+        "bad_line": bad_line,
+        "logs": logs,
+        "logs_ok": all(row["check"] in (None, "match") for row in logs),
+        "artifacts": artifacts,
+        "artifact_count": artifact_count,
+        "signature": sig,
+        "signed_head_matches": bool(sig and head and sig.get("head") == head),
+        "verify_command": f"drill verify {where}",
+        "verify_pubkey_command": f"drill verify {where} --pubkey KEY.pub",
+    }

@@ -1,0 +1,151 @@
+"""Report sections about the drill's set-up, from the scenario snapshot in `run.started`:
+identity, scope, objectives (when each clock starts and stops), organisation and sign-offs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bcdrill.render.clock import dur
+from bcdrill.rto import Evaluation
+from bcdrill.timeline import StepRun
+
+REPORT_FORMAT = "2"
+
+# Sign-off roles, in order: (label key, case-insensitive substrings of a participant's role).
+SIGNOFF_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("so_commander", ("drill commander", "commander", "总指挥", "指挥")),
+    ("so_it_head", ("it head", "head of it", "cio", "科技负责人", "信息部负责人", "it 负责人")),
+    ("so_business", ("business owner", "业务负责人", "business", "业务")),
+    ("so_risk", ("risk", "compliance", "风险", "合规")),
+    ("so_evaluator", ("evaluator", "评估")),
+)
+
+
+def identity(start: Mapping[str, Any], snap: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+    planned = snap.get("planned")
+    return {
+        "scenario": summary["scenario"],
+        "title": snap.get("title") or summary["scenario"],
+        "run_id": summary["run_id"],
+        "type": snap.get("type"),
+        "planned": True if planned is None else bool(planned),
+        "environment": summary["environment"],
+        "dry_run": summary["dry_run"],
+        "tool_version": start.get("tool_version"),
+        "report_format": REPORT_FORMAT,
+        "scenario_sha256": start.get("scenario_sha256"),
+        "host": start.get("host"),
+        "user": start.get("user"),
+        "owner": snap.get("owner"),
+        "description": snap.get("description"),
+        "references": list(snap.get("references") or []),
+    }
+
+
+def _site(spec: Mapping[str, Any], names: Mapping[str, Any], key: str) -> str | None:
+    value = spec.get(key) or names.get(key)
+    return str(value) if value else None
+
+
+def scope(
+    start: Mapping[str, Any], snap: Mapping[str, Any], runs: list[StepRun], evaluation: Evaluation
+) -> dict[str, Any]:
+    """Systems with tier and sites (never invented: `-` when the scenario does not say), exclusions."""
+    names = {**(snap.get("vars") or {}), **(start.get("vars") or {})}
+    specs = snap.get("systems") or {}
+    systems = []
+    for sid, result in evaluation.systems.items():
+        spec = specs.get(sid) or {}
+        systems.append(
+            {
+                "id": sid,
+                "title": result.title,
+                "tier": result.tier,
+                "production": _site(spec, names, "production_site"),
+                "dr": _site(spec, names, "dr_site"),
+                "steps": sum(1 for r in runs if sid in r.systems),
+                "description": spec.get("description"),
+            }
+        )
+    excluded = [str(x) for x in snap.get("exclusions") or []]
+    steps = snap.get("steps") or []
+    skipped = [s for s in steps if s.get("enabled") is False]
+    return {
+        "systems": systems,
+        "exclusions": excluded,
+        "excluded_steps": [
+            {"id": s["id"], "title": s.get("title") or s["id"], "when": s.get("when")} for s in skipped
+        ],
+        "steps": len(steps),
+        "rollback_steps": len(snap.get("rollback") or []),
+    }
+
+
+def _titles(steps: list[Mapping[str, Any]], key: str, sid: str) -> list[str]:
+    return [s.get("title") or s["id"] for s in steps if sid in (s.get(key) or ())]
+
+
+def objectives(snap: Mapping[str, Any], evaluation: Evaluation) -> list[dict[str, Any]]:
+    """Per system: the targets and the steps that stop the RTO clock / measure the RPO."""
+    steps = list(snap.get("steps") or [])
+    return [
+        {
+            "id": sid,
+            "title": s.title,
+            "tier": s.tier,
+            "rto_target": dur(s.rto_target),
+            "rpo_target": dur(s.rpo_target),
+            "rto_stop": _titles(steps, "recovers", sid),
+            "rpo_by": _titles(steps, "rpo_of", sid),
+        }
+        for sid, s in evaluation.systems.items()
+    ]
+
+
+def declaring_step(snap: Mapping[str, Any]) -> str | None:
+    step = next((s for s in snap.get("steps") or [] if s.get("declares")), None)
+    return (step.get("title") or step["id"]) if step else None
+
+
+def organisation(snap: Mapping[str, Any], runs: list[StepRun]) -> dict[str, Any]:
+    """Teams with their members and steps; participants; people who confirmed steps."""
+    teams = snap.get("teams") or {}
+    people = list(snap.get("participants") or [])
+    rows = [
+        {
+            "id": tid,
+            "title": (team or {}).get("title") or tid,
+            "members": ", ".join(p["name"] for p in people if p.get("team") == tid),
+            "steps": sum(1 for r in runs if r.team == tid),
+        }
+        for tid, team in teams.items()
+    ]
+    participants = [
+        {
+            "name": p["name"],
+            "team": (teams.get(p.get("team")) or {}).get("title") or p.get("team"),
+            "role": p.get("role"),
+        }
+        for p in people
+    ]
+    named = {p["name"] for p in people}
+    confirmers = sorted({a.by for r in runs for a in r.acks if a.by and a.by not in named})
+    return {"teams": rows, "participants": participants, "confirmers": confirmers, "owner": snap.get("owner")}
+
+
+def signoffs(snap: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per sign-off role: the matching participants (by role), or one blank line."""
+    people = list(snap.get("participants") or [])
+    taken: set[int] = set()
+    rows = []
+    for key, needles in SIGNOFF_ROLES:
+        found = [
+            (i, p)
+            for i, p in enumerate(people)
+            if i not in taken and any(n in (p.get("role") or "").lower() for n in needles)
+        ]
+        taken.update(i for i, _ in found)
+        for _, p in found or [(-1, {})]:
+            rows.append({"role": L[key], "name": p.get("name"), "title": p.get("role")})
+    return rows

@@ -180,7 +180,8 @@ def ansible_bin_dir() -> str:
     found = shutil.which("ansible-playbook")
     if found is None:
         raise FileNotFoundError(
-            "ansible-playbook not found (install ansible-core: pip install 'bcdrill[remote]')"
+            "ansible-playbook not found — it comes with bcdrill's ansible-core dependency: "
+            "reinstall bcdrill, or put ansible-playbook on PATH"
         )
     return os.path.dirname(found)
 

@@ -85,6 +85,7 @@ def scenario_snapshot(scn: Scenario) -> dict[str, Any]:
         "description": scn.description,
         "planned": scn.planned,
         "references": list(scn.references),
+        "exclusions": list(scn.exclusions),
         "teams": {k: dataclasses.asdict(v) for k, v in scn.teams.items()},
         "participants": [dataclasses.asdict(p) for p in scn.participants],
         "systems": {k: dataclasses.asdict(v) for k, v in scn.systems.items()},

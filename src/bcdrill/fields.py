@@ -72,6 +72,7 @@ SCENARIO = (
     _f("timezone", "str", "IANA time zone for displayed times.", default="UTC"),
     _f("owner", "str", "The owning team (a key of teams)."),
     _f("references", "str_list", "Plans and standards this drill exercises."),
+    _f("exclusions", "str_list", "Extension: what is out of the drill's scope (shown in the report's scope)."),
     _f("teams", "map_of", "Teams/departments by id.", table="team"),
     _f("participants", "list_of", "Named participants.", table="participant"),
     _f("systems", "map_of", "Systems in scope, by id, with RTO/RPO targets.", table="system"),
@@ -99,6 +100,8 @@ SYSTEM = (
     _f("rto", "duration", f"RTO target, {_DUR}."),
     _f("rpo", "duration", f"RPO target, {_DUR}."),
     _f("description", "str", "Free text."),
+    _f("production_site", "str", "Extension: where the system runs normally (e.g. 生产中心 core-db-1)."),
+    _f("dr_site", "str", "Extension: where it fails over to (e.g. 灾备中心 dr-db-1)."),
 )
 
 PARTICIPANT = (

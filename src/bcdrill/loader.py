@@ -240,6 +240,7 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
         description=top["description"],
         planned=top["planned"],
         references=top["references"] or (),
+        exclusions=top["exclusions"] or (),
         teams=teams,
         participants=participants,
         systems=systems,

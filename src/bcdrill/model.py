@@ -50,6 +50,8 @@ class System:
     rto: float | None = None  # target, seconds
     rpo: float | None = None  # target, seconds
     description: str | None = None
+    production_site: str | None = None
+    dr_site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ class Scenario:
     description: str | None = None
     planned: bool = True  # False: an unannounced drill
     references: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()  # out of scope, as written
     teams: Mapping[str, Team] = field(default_factory=dict)
     participants: tuple[Participant, ...] = ()
     systems: Mapping[str, System] = field(default_factory=dict)

@@ -120,9 +120,17 @@ def _load(run_dir: Path, past: Past, cli_vars: Mapping[str, str]) -> Scenario:
     original = started.get("scenario_path")
     base_dir = Path(original).parent if original else run_dir
     merged = {**(started.get("vars") or {}), **cli_vars}
-    return load_scenario(
+    scn = load_scenario(
         run_dir / SCENARIO, cli_vars=merged, base_dir=base_dir, inventory=started.get("inventory")
     )
+    recorded = started.get("scenario_sha256")
+    if recorded and scn.sha256 != recorded:
+        raise RunDirError(
+            f"{run_dir / SCENARIO} was changed since the run started (sha256 {scn.sha256[:12]}…, "
+            f"the journal recorded {str(recorded)[:12]}…) — restore the original to resume; "
+            "a changed drill is a new run"
+        )
+    return scn
 
 
 def resume(

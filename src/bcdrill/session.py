@@ -125,7 +125,7 @@ class Session:
                 self.log_error("cannot journal a note")
 
     def journal_notes(self) -> None:
-        keys = ("kind", "text", "owner", "due", "by", "id")
+        keys = ("kind", "text", "owner", "due", "by", "id", "closes")
         for path, note in take_notes(self.run_dir):
             self.emit("note", **{k: note.get(k) for k in keys})
             mark_note_journaled(path)

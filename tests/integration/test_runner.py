@@ -434,6 +434,22 @@ def test_kill_9_then_mark_done(tmp_path: Path) -> None:
     assert events(run_dir, "manual.acknowledged")[0]["via"] == "mark-done"
 
 
+def test_resume_refuses_a_scenario_copy_changed_since_the_start(tmp_path: Path) -> None:
+    """RUN_DIR/scenario.yaml is what resume executes: an edit would run steps the journal never recorded."""
+    body, marker, _count = _kill9_scenario(tmp_path, True)
+    proc, run_dir = _start_killable(tmp_path, body)
+    _kill_when(proc, marker)
+    copy = run_dir / "scenario.yaml"
+    original = copy.read_bytes()
+    copy.write_bytes(original.replace(b'id: last, run: "true"', b'id: last, run: "echo changed"'))
+    before = (run_dir / "journal.jsonl").read_bytes()
+    with pytest.raises(RunDirError, match="was changed since the run started"):
+        resume_run(run_dir, **RESUME)
+    assert (run_dir / "journal.jsonl").read_bytes() == before  # nothing written
+    copy.write_bytes(original)
+    assert resume_run(run_dir, **RESUME) == 0
+
+
 def test_sigint_interrupts_then_resume_completes(tmp_path: Path) -> None:
     marker = tmp_path / "started"
     proc, run_dir = _start_killable(

@@ -213,6 +213,35 @@ def test_closed_port_is_unreachable(sshd: SshdServer) -> None:
     check_outcome(outcome, "failed", f"cannot connect to 127.0.0.1:{port}", "refused")
 
 
+def test_a_connection_dropped_before_the_banner_is_retried_then_explained(sshd: SshdServer) -> None:
+    """What OpenSSH does beyond MaxStartups: accept, then close before the banner."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[int] = []
+
+    def drop() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.close()
+
+    threading.Thread(target=drop, daemon=True).start()
+    try:
+        port = listener.getsockname()[1]
+        outcome, ctx = ssh(sshd, "true", host=sshd.host_entry(port=port))
+    finally:
+        listener.close()
+    check_outcome(outcome, "failed", f"SSH handshake with 127.0.0.1:{port} failed", "MaxStartups")
+    assert len(accepted) == 4
+    assert log_text(ctx).count("retrying") == 3
+
+
 def test_timeout_kills_the_whole_remote_process_group(sshd: SshdServer) -> None:
     marker = f"300.{uuid.uuid4().int % 10**9}"
     outcome, _ = ssh(sshd, f"sleep {marker}; echo never", timeout=1.0)

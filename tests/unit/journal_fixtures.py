@@ -8,6 +8,7 @@ confirmations and notes. Times: the run starts 2026-05-01T00:30:00Z (08:30 in As
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -54,6 +55,15 @@ class JournalBuilder:
     def write(self, path: Path) -> Path:
         write_lines(path, self.records)
         return path
+
+
+def log_text(step: str) -> str:
+    """The content of the fixture runs' step logs (whose digest the fixture journal records)."""
+    return f"output of {step}\n"
+
+
+def log_digest(step: str) -> str:
+    return hashlib.sha256(log_text(step).encode("utf-8")).hexdigest()
 
 
 def write_lines(path: Path, records: list[dict[str, Any]]) -> None:
@@ -161,7 +171,7 @@ def _run(b: JournalBuilder, step: str, start: float, end: float, status: str = "
         exit_code=kw.pop("exit_code", 0 if status == "ok" else 1),
         detail=kw.pop("detail", ""),
         log=f"logs/{step}.log",
-        log_sha256="cd" * 32,
+        log_sha256=log_digest(step),
         started_t=start,
         final=kw.pop("final", True),
         rollback=False,

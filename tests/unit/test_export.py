@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from journal_fixtures import reference_events, write_lines
+from journal_fixtures import log_text, reference_events, write_lines
 
 from bcdrill.acks import add_note
 from bcdrill.errors import RunDirError, UsageError
@@ -46,7 +46,7 @@ def run_dir(tmp_path: Path) -> Path:
     events = reference_events()
     for ev in events:
         if ev.get("event") == "step.finished" and ev.get("log"):
-            (run / ev["log"]).write_text(f"output of {ev['step']}\n", encoding="utf-8")
+            (run / ev["log"]).write_text(log_text(ev["step"]), encoding="utf-8")
     write_lines(run / "journal.jsonl", events)
     (run / "scenario.yaml").write_text("version: 1\nname: annual-2026\n", encoding="utf-8")
     (run / ".lock").write_text("", encoding="utf-8")
@@ -111,8 +111,12 @@ def test_signature_good_wrong_key_and_altered_head(run_dir: Path, tmp_path: Path
     assert ok and "head signed by" in message
     ok, message = verify_run(out, pubkey=other)
     assert not ok and "was not made by the key" in message
-    add_note(out, text="added after signing", kind="observation")  # a new head
+    add_note(out, text="added after signing", kind="observation")  # a new head, in the bundle
     ok, message = verify_run(out, pubkey=pub)
+    assert not ok and "journal.jsonl: ALTERED: differs from SHA256SUMS" in message
+    assert (run_dir / "journal.sig").is_file()
+    add_note(run_dir, text="added after signing", kind="observation")  # a new head, no SHA256SUMS
+    ok, message = verify_run(run_dir, pubkey=pub)
     assert not ok and "not the journal's head" in message
 
 

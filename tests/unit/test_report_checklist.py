@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journal_fixtures import JournalBuilder, reference_events, write_lines
+from journal_fixtures import JournalBuilder, log_digest, reference_events, write_lines
 
 from bcdrill.acks import add_note
 from bcdrill.errors import RunDirError
@@ -61,7 +61,7 @@ def test_html_has_the_eleven_sections_with_real_content() -> None:
             "drill verify /runs/r1",
             "intact",
             "logs/isolate.log",
-            "cd" * 32,
+            log_digest("isolate"),
             "sha256sum -c SHA256SUMS",
         ],
     }

@@ -72,7 +72,7 @@ SCENARIO = (
     _f("timezone", "str", "IANA time zone for displayed times.", default="UTC"),
     _f("owner", "str", "The owning team (a key of teams)."),
     _f("references", "str_list", "Plans and standards this drill exercises."),
-    _f("exclusions", "str_list", "Extension: what is out of the drill's scope (shown in the report's scope)."),
+    _f("exclusions", "str_list", "Extension: what is out of the drill's scope (listed in the report)."),
     _f("teams", "map_of", "Teams/departments by id.", table="team"),
     _f("participants", "list_of", "Named participants.", table="participant"),
     _f("systems", "map_of", "Systems in scope, by id, with RTO/RPO targets.", table="system"),

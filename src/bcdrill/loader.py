@@ -20,7 +20,7 @@ from bcdrill import loader_checks as checks
 from bcdrill.errors import Problem, ScenarioError
 from bcdrill.loader_ctx import INVALID, Ctx, did_you_mean, plain
 from bcdrill.loader_steps import StepInfo, build_steps
-from bcdrill.loader_vars import Variables, collect_variables
+from bcdrill.loader_vars import Variables, action_secrets, collect_variables
 from bcdrill.model import Defaults, Host, Participant, Pos, Scenario, System, Team
 from bcdrill.yamlpos import YList, YMap, load_yaml, type_name
 
@@ -227,6 +227,7 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
     _cross_checks(ctx, root, main, rollback, (teams, systems, known_hosts))
     if ctx.problems:  # nothing below is used; fields may be INVALID
         return Scenario(path="", sha256="", version=1, name="", title="", environment="lab")
+    all_steps = [i.step for i in (*main, *rollback)]
     return Scenario(
         path=str(Path(file).resolve()),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -246,7 +247,7 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
         systems=systems,
         vars=plain(variables.values),
         secret_vars=variables.secret_names,
-        secrets=variables.secrets,
+        secrets=tuple(dict.fromkeys(variables.secrets + action_secrets(all_steps, variables.secret_names))),
         inventory=variables.inventory,
         hosts=hosts,
         defaults=defaults,

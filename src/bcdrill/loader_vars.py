@@ -8,14 +8,14 @@ is listed in `secret_vars:`; its string values go to `Scenario.secrets`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bcdrill.errors import Problem, ScenarioError
 from bcdrill.loader_ctx import plain
-from bcdrill.model import Host, Pos
+from bcdrill.model import AnsibleAction, Host, Pos, RunAction, Step
 from bcdrill.templating import TemplateProblem, Templater
 from bcdrill.yamlpos import YList, YMap
 
@@ -46,10 +46,25 @@ def _leaves(value: Any) -> Iterator[str]:
 
 
 def _secrets(values: Mapping[str, Any], listed: tuple[str, ...]) -> tuple[str, ...]:
+    """Every value under a secret name (one containing password/secret/token/key, or listed), at any depth."""
     found: dict[str, None] = {}
     for name, value in values.items():
-        if name in listed or SECRET_NAME.search(name):
+        if name in listed or SECRET_NAME.search(str(name)):
             found.update(dict.fromkeys(_leaves(value)))
+        elif isinstance(value, Mapping):
+            found.update(dict.fromkeys(_secrets(value, listed)))
+    return tuple(found)
+
+
+def action_secrets(steps: Iterable[Step], listed: tuple[str, ...]) -> tuple[str, ...]:
+    """Values a scenario writes under secret names outside `vars`: Ansible extravars, command environments."""
+    found: dict[str, None] = {}
+    for step in steps:
+        action = step.action
+        if isinstance(action, AnsibleAction):
+            found.update(dict.fromkeys(_secrets(action.extravars, listed)))
+        elif isinstance(action, RunAction):
+            found.update(dict.fromkeys(_secrets(action.env, listed)))
     return tuple(found)
 
 

@@ -4,8 +4,10 @@
 - `recovers`: `system.recovered` the first time each system recovers; rto = end − T0
   (T0 = run start while a declaring step has not ended yet).
 - `rpo_of`: `system.rpo`; the newest-data timestamp comes from `Outcome.data_timestamp`,
-  else the last output line. rpo = T0 (wall clock) − that timestamp. A step whose
-  timestamp cannot be read is failed by the runner before it is journaled (`rpo_problem`).
+  else the last output line. A Python check that returns `data_timestamp` measures the RPO
+  of its step's `systems` even without `rpo_of` (DESIGN §3). rpo = T0 (wall clock) − that
+  timestamp. A step whose timestamp cannot be read is failed by the runner before it is
+  journaled (`rpo_problem`).
 """
 
 from __future__ import annotations
@@ -52,11 +54,23 @@ def record_clock_events(session: Session, step: Step, outcome: Outcome, end_t: f
             clock.recovered.add(system)
             t0 = clock.t0 if clock.t0 is not None else 0.0
         session.emit("system.recovered", system=system, step=step.id, rto=round(end_t - t0, 6))
+    systems = rpo_systems(step, outcome)
+    if systems:
+        _record_rpo(session, step, systems, outcome, end_ts)
+
+
+def rpo_systems(step: Step, outcome: Outcome) -> tuple[str, ...]:
+    """The systems whose RPO this step's successful end measures."""
     if step.rpo_of:
-        _record_rpo(session, step, outcome, end_ts)
+        return step.rpo_of
+    if step.kind == "check" and outcome.data_timestamp is not None:
+        return step.systems
+    return ()
 
 
-def _record_rpo(session: Session, step: Step, outcome: Outcome, end_ts: str) -> None:
+def _record_rpo(
+    session: Session, step: Step, systems: tuple[str, ...], outcome: Outcome, end_ts: str
+) -> None:
     if rpo_problem(outcome) is not None:  # only in a dry run: a real run failed the step already
         return
     source = _data_source(outcome)
@@ -64,5 +78,5 @@ def _record_rpo(session: Session, step: Step, outcome: Outcome, end_ts: str) -> 
     data_ts = parse_data_timestamp(source)
     t0_ts = session.clock.t0_ts or end_ts  # not declared yet: measured against the step's end
     rpo = rpo_seconds(t0_ts, data_ts)
-    for system in step.rpo_of:
+    for system in systems:
         session.emit("system.rpo", system=system, step=step.id, rpo=rpo, data_timestamp=utc_ts(data_ts))

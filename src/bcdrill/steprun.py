@@ -21,7 +21,7 @@ from bcdrill.journal import utc_ts
 from bcdrill.model import Step
 from bcdrill.rundir import StepLog
 from bcdrill.session import Session
-from bcdrill.stepclock import record_clock_events, rpo_problem
+from bcdrill.stepclock import record_clock_events, rpo_problem, rpo_systems
 
 DRY_RUN_SKIPPED = ("run", "ssh", "wait")
 
@@ -170,7 +170,7 @@ class StepRunner:
     def _status(self, step: Step, outcome: Outcome, timing: Timing) -> tuple[str, str]:
         if outcome.status == "cancelled" and self.s.interrupted:
             return "interrupted", f"interrupted ({self.s.interrupt_reason}): {outcome.detail}"
-        if outcome.ok and step.rpo_of:
+        if outcome.ok and rpo_systems(step, outcome):
             problem = rpo_problem(outcome)
             if problem is not None:
                 if self.s.options.dry_run:  # nothing ran, so nothing was measured: RPO stays unmeasured

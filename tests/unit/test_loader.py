@@ -406,7 +406,6 @@ def test_ten_thousand_steps_load(tmp_path: Path) -> None:
     assert scn.steps[-1].action.command == "echo dr 9999"  # type: ignore[union-attr]
 
 
-
 def test_yaml_boolean_where_text_is_expected_says_to_quote_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,7 +2,9 @@
 
 What the journal says decides what happens to each step:
 - ended ok, or skipped because its `when` is false: done, never re-run;
-- failed/timed out (final attempt): done (dependents stay skipped) unless `--rerun STEP`;
+- failed/timed out (final attempt): done (dependents stay skipped) unless `--rerun STEP`; a
+  step whose failure aborted the drill (`on_failure: abort`) needs `--rerun` or `--mark-done`:
+  a plain resume is refused and says so;
 - failed with a retry still due (the run stopped between attempts): runs again;
 - skipped because a need failed or the drill aborted, or never started: scheduled again;
 - in flight when the run stopped (a `step.started` without its `step.finished`, e.g. after
@@ -82,6 +84,13 @@ def _in_flight_message(step_id: str) -> str:
     )
 
 
+def _aborted_message(step_id: str, status: str) -> str:
+    return (
+        f"step {step_id} ended {status} and aborted the drill — fix the cause, then resume with "
+        f"--rerun {step_id}, or record it done with --mark-done {step_id} --by NAME"
+    )
+
+
 def decide(scn: Scenario, past: Past, rerun: Sequence[str], mark_done: Sequence[str]) -> Decision:
     """Which steps are done; RunDirError (nothing written) when the resume cannot go on."""
     ids = {s.id for s in scn.steps}
@@ -106,6 +115,8 @@ def decide(scn: Scenario, past: Past, rerun: Sequence[str], mark_done: Sequence[
         elif status in FAILED and last and last.get("final", True):
             if step.id in mark_done:
                 decision.marked.append(step.id)
+            elif step.on_failure == "abort" and step.id not in rerun:
+                problems.append(_aborted_message(step.id, str(status)))
             elif step.id not in rerun:
                 decision.done[step.id] = step.on_failure == "ignore"
     if problems:

@@ -27,7 +27,10 @@ def verify_run(run_dir: Path, *, pubkey: Path | None = None) -> tuple[bool, str]
         where = f"{journal}:{result.bad_line}" if result.bad_line else str(journal)
         return False, f"{where}: ALTERED: {result.message}"
     lines = [f"{journal}: intact: {result.lines} lines, head {result.head}"]
-    problems = log_problems(run_dir, read_journal(journal)) + sums_problems(run_dir)
+    records = read_journal(journal)
+    if not any(r.get("event") == "run.finished" for r in records):
+        lines[0] += " — the run has NOT FINISHED (no run.finished line): in progress, crashed or interrupted"
+    problems = log_problems(run_dir, records) + sums_problems(run_dir)
     if problems:
         return False, "\n".join([*lines, *(f"{run_dir / p}: ALTERED: {why}" for p, why in problems)])
     lines.append(f"{run_dir}: step logs match the digests in the journal")

@@ -220,6 +220,25 @@ def test_abort_runs_rollback_and_skips_the_rest(tmp_path: Path) -> None:
     assert events(run_dir, "run.finished")[0]["status"] == "aborted"
 
 
+def test_resume_after_an_abort_asks_what_to_do_with_the_failed_step(tmp_path: Path) -> None:
+    fixed = tmp_path / "fixed"
+    path = write(
+        tmp_path,
+        f"""\
+        steps:
+          - {{id: promote, run: "test -e {fixed}"}}
+          - {{id: after, run: "true"}}
+        """,
+    )
+    run_dir = tmp_path / "run"
+    assert run(path, run_dir) == 3
+    with pytest.raises(RunDirError, match="step promote ended failed and aborted the drill .* --rerun promote"):
+        resume_run(run_dir, **RESUME)
+    fixed.touch()
+    assert resume_run(run_dir, **{**RESUME, "rerun": ["promote"]}) == 0
+    assert finals(run_dir)["promote"]["status"] == "ok" and finals(run_dir)["after"]["status"] == "ok"
+
+
 def test_timeout_kills_the_step(tmp_path: Path) -> None:
     path = write(tmp_path, "steps:\n  - {id: hang, run: 'sleep 30', timeout: 300ms, on_failure: continue}\n")
     run_dir = tmp_path / "run"

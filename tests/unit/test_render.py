@@ -48,6 +48,9 @@ def test_dry_run_banner() -> None:
     assert "DRY RUN" in render(reference_events(dry_run=True), "md", "en")
     assert "DRY RUN" in render(reference_events(dry_run=True), "html", "en")
     assert "DRY RUN" not in render(reference_events(), "html", "en")
+    junit = ET.fromstring(render(reference_events(dry_run=True), "junit", "en"))
+    assert junit.attrib["name"].endswith("[DRY RUN]") and junit[0].attrib["name"].endswith("[DRY RUN]")
+    assert "DRY RUN" not in render(reference_events(), "junit", "en")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

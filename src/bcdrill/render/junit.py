@@ -79,8 +79,9 @@ def junit_report(
     runs = step_runs(events) if runs is None else runs
     summary = build_summary(events, evaluation=evaluation, runs=runs)
     scenario = summary["scenario"] or "drill"
-    root = ET.Element("testsuites", name=_text(summary["title"] or scenario))
-    suite = ET.SubElement(root, "testsuite", name=_text(scenario), timestamp=_text(summary["started"]))
+    mark = " [DRY RUN]" if summary["dry_run"] else ""  # nothing was changed: never mistake it for a drill
+    root = ET.Element("testsuites", name=_text(f"{summary['title'] or scenario}{mark}"))
+    suite = ET.SubElement(root, "testsuite", name=_text(scenario + mark), timestamp=_text(summary["started"]))
     counts = {"passed": 0, "failures": 0, "errors": 0, "skipped": 0}
     for run in runs:
         counts[_step_case(suite, scenario, run, L)] += 1
@@ -96,7 +97,7 @@ def junit_report(
     if summary["run_id"]:
         props = ET.Element("properties")
         suite.insert(0, props)
-        for key in ("run_id", "environment", "status", "journal_head"):
+        for key in ("run_id", "environment", "status", "dry_run", "journal_head"):
             ET.SubElement(props, "property", name=key, value=_text(summary[key]))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -7,6 +7,7 @@ through Jinja2 (vars, --var, inventory variables); durations are seconds.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -251,13 +252,11 @@ class Scenario:
     rollback: tuple[Step, ...] = ()
 
     def step(self, step_id: str) -> Step:
-        for s in self.steps:
-            if s.id == step_id:
-                return s
-        for s in self.rollback:
-            if s.id == step_id:
-                return s
-        raise KeyError(step_id)
+        return self._steps_by_id[step_id]
+
+    @functools.cached_property
+    def _steps_by_id(self) -> dict[str, Step]:
+        return {s.id: s for s in (*self.steps, *self.rollback)}
 
     @property
     def declaring_step(self) -> Step | None:

@@ -27,6 +27,7 @@ from bcdrill import __version__
 from bcdrill.console import ConsoleListener
 from bcdrill.errors import UsageError
 from bcdrill.events import scenario_snapshot
+from bcdrill.executors import preload
 from bcdrill.executors.base import RunOptions
 from bcdrill.journal import Journal
 from bcdrill.lock import RunLock
@@ -143,6 +144,7 @@ def drive(
     scn = session.scn
     runner = StepRunner(session)
     todo = [s for s in scn.steps if s.id not in done]
+    preload([*todo, *scn.rollback])
     session.start_notes()
     try:
         with _signals(session):

@@ -7,10 +7,13 @@ imported by scenarios that use them.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterable
 from typing import cast
 
 from bcdrill.executors.base import Executor
+from bcdrill.model import CheckAction, Step
 
 EXECUTORS: dict[str, str] = {
     "run": "bcdrill.executors.local:run_local",
@@ -29,3 +32,15 @@ def load_entry(entry: str) -> object:
 
 def get_executor(kind: str) -> Executor:
     return cast(Executor, load_entry(EXECUTORS[kind]))
+
+
+def preload(steps: Iterable[Step]) -> None:
+    """Import the executors and probes these steps use before the run starts, so that no step's
+    measured duration includes a module import."""
+    from bcdrill.probes import PROBES
+
+    entries = {EXECUTORS[s.kind] for s in steps}
+    entries |= {PROBES[s.action.probe.probe] for s in steps if isinstance(s.action, CheckAction)}
+    for entry in entries:
+        with contextlib.suppress(ImportError):  # a missing dependency fails its steps, visibly, later
+            load_entry(entry)

@@ -56,22 +56,30 @@ def create_run_dir(scn: Scenario, run_dir: Path | None) -> Path:
 
 
 class StepLog:
-    """`logs/<step>.log`: thread-safe, secrets masked, flushed on every write (tail -f works)."""
+    """`logs/<step>.log`: thread-safe, secrets masked, flushed on every write (tail -f works).
+
+    The SHA-256 the journal records is computed over exactly the bytes on disk: the content
+    an earlier attempt left (read once, at open) plus everything written since.
+    """
 
     def __init__(self, run_dir: Path, step_id: str, redactor: Redactor) -> None:
         self.relpath = f"logs/{step_id}.log"
         self.path = run_dir / self.relpath
         self._redactor = redactor
         self._lock = threading.Lock()
-        self.path.parent.mkdir(exist_ok=True)
-        self._fh = self.path.open("a", encoding="utf-8", errors="replace")
+        self._fh = self.path.open("ab+", buffering=0)
+        self._digest = hashlib.sha256()
+        self._fh.seek(0)
+        for block in iter(lambda: self._fh.read(1 << 20), b""):
+            self._digest.update(block)
 
     def write(self, text: str) -> None:
+        data = self._redactor.mask(text).encode("utf-8", errors="replace")
         with self._lock:
             if self._fh.closed:
                 return  # output that arrives after the step ended is dropped
-            self._fh.write(self._redactor.mask(text))
-            self._fh.flush()
+            self._fh.write(data)
+            self._digest.update(data)
 
     def close(self) -> None:
         with self._lock:
@@ -79,6 +87,4 @@ class StepLog:
 
     def sha256(self) -> str:
         with self._lock:
-            if not self._fh.closed:
-                self._fh.flush()
-            return hashlib.sha256(self.path.read_bytes()).hexdigest()
+            return self._digest.hexdigest()

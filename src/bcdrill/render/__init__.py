@@ -7,6 +7,7 @@ writes the files atomically.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -16,6 +17,7 @@ from typing import Any
 
 from bcdrill.errors import UsageError
 from bcdrill.render.i18n import labels
+from bcdrill.rto import Evaluation
 from bcdrill.timeline import StepRun
 
 FILENAMES = {
@@ -29,16 +31,95 @@ FORMATS = tuple(FILENAMES)
 DEFAULT_FORMATS = ("html", "md", "json", "junit")
 
 
+class Analysis:
+    """What every format of one journal needs, computed once however many formats are written."""
+
+    def __init__(
+        self,
+        events: list[dict[str, Any]],
+        lang: str,
+        *,
+        run_dir: str | None = None,
+        previous: list[list[dict[str, Any]]] | None = None,
+    ) -> None:
+        labels(lang)  # an unknown language is a UsageError, whatever the format
+        self.events, self.lang, self.run_dir, self.previous = events, lang, run_dir, previous
+
+    @functools.cached_property
+    def runs(self) -> list[StepRun]:
+        from bcdrill.timeline import step_runs
+
+        return step_runs(self.events)
+
+    @functools.cached_property
+    def evaluation(self) -> Evaluation:
+        from bcdrill.rto import evaluate
+
+        return evaluate(self.events)
+
+    @functools.cached_property
+    def view(self) -> dict[str, Any]:
+        """The Markdown and HTML reports' content (with the chart, which Markdown ignores)."""
+        from bcdrill.render.view import build_view
+
+        return build_view(
+            self.events,
+            self.lang,
+            evaluation=self.evaluation,
+            runs=self.runs,
+            run_dir=self.run_dir,
+            previous=self.previous,
+            with_gantt=True,
+        )
+
+    def json_report(self) -> dict[str, Any]:
+        """summary.json's object plus `timeline`: every step with its attempts and confirmations."""
+        from bcdrill.summary import build_summary
+
+        report = build_summary(self.events, evaluation=self.evaluation, runs=self.runs)
+        report["timeline"] = [_step_json(run) for run in self.runs]
+        return report
+
+    def render(self, fmt: str) -> str | bytes:
+        if fmt == "json":
+            return dump_json_report(self.json_report())
+        if fmt == "md":
+            from bcdrill.render.markdown import render_markdown
+
+            return render_markdown(self.view)
+        if fmt in ("html", "pdf"):
+            from bcdrill.render.html import render_html
+
+            html = render_html(self.view)
+            if fmt == "html":
+                return html
+            from bcdrill.render.pdf import html_to_pdf
+
+            return html_to_pdf(html)
+        if fmt == "junit":
+            from bcdrill.render.junit import junit_report
+
+            return junit_report(self.events, self.lang, evaluation=self.evaluation, runs=self.runs)
+        raise UsageError(f"unknown report format {fmt!r}; choose from: {', '.join(FORMATS)}")
+
+
+def dump_json_report(report: dict[str, Any]) -> str:
+    """Indented JSON, except that each timeline entry takes one line: readable, and fast for
+    10,000 steps (the indenting encoder is pure Python; the compact one is not)."""
+    parts = []
+    for key, value in report.items():
+        if key == "timeline":
+            items = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in value)
+            text = f"[\n{items}\n  ]" if value else "[]"
+        else:
+            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
 def json_report(events: list[dict[str, Any]]) -> dict[str, Any]:
     """summary.json's object plus `timeline`: every step with its attempts and confirmations."""
-    from bcdrill.rto import evaluate
-    from bcdrill.summary import build_summary
-    from bcdrill.timeline import step_runs
-
-    runs = step_runs(events)
-    report = build_summary(events, evaluation=evaluate(events), runs=runs)
-    report["timeline"] = [_step_json(run) for run in runs]
-    return report
+    return Analysis(events, "en").json_report()
 
 
 def _step_json(run: StepRun) -> dict[str, Any]:
@@ -60,27 +141,7 @@ def render(
 ) -> str | bytes:
     """One report of `events`: md | html | json | junit as text, pdf as bytes (needs Chromium).
     `previous`: journals of earlier drills, for their corrective actions and the RTO/RPO trend."""
-    labels(lang)  # an unknown language is a UsageError, whatever the format
-    if fmt == "json":
-        return json.dumps(json_report(events), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "md":
-        from bcdrill.render.markdown import markdown_report
-
-        return markdown_report(events, lang, run_dir=run_dir, previous=previous)
-    if fmt in ("html", "pdf"):
-        from bcdrill.render.html import html_report
-
-        html = html_report(events, lang, run_dir=run_dir, previous=previous)
-        if fmt == "html":
-            return html
-        from bcdrill.render.pdf import html_to_pdf
-
-        return html_to_pdf(html)
-    if fmt == "junit":
-        from bcdrill.render.junit import junit_report
-
-        return junit_report(events, lang)
-    raise UsageError(f"unknown report format {fmt!r}; choose from: {', '.join(FORMATS)}")
+    return Analysis(events, lang, run_dir=run_dir, previous=previous).render(fmt)
 
 
 def _targets(run_dir: Path, formats: Sequence[str], output: Path | None) -> dict[str, Path]:
@@ -148,9 +209,9 @@ def write_reports(
         if find_chromium() is None:
             raise UsageError(INSTALL_HINT)
     events = read_journal(run_dir / JOURNAL_NAME)
-    old = _read_previous(previous)
+    analysis = Analysis(events, lang, run_dir=str(run_dir), previous=_read_previous(previous))
     written = []
     for fmt, path in _targets(run_dir, formats, output).items():
-        _write_atomic(path, render(events, fmt, lang, run_dir=str(run_dir), previous=old))
+        _write_atomic(path, analysis.render(fmt))
         written.append(path)
     return written

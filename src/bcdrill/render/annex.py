@@ -9,20 +9,9 @@ from typing import Any
 
 from bcdrill.journal import GENESIS, line_hash
 
-_CHECKED: dict[tuple[int, int, str], tuple[bool, int | None]] = {}
-
 
 def chain_check(events: list[dict[str, Any]]) -> tuple[bool, int | None]:
-    """(intact, first bad 1-based line) of the records as read: hash, seq and prev of each.
-    Remembered for the same list of records, so the md and html reports of a run check once."""
-    key = (id(events), len(events), str(events[-1].get("hash")) if events else "")
-    if key not in _CHECKED:
-        _CHECKED.clear()
-        _CHECKED[key] = _check_chain(events)
-    return _CHECKED[key]
-
-
-def _check_chain(events: list[dict[str, Any]]) -> tuple[bool, int | None]:
+    """(intact, first bad 1-based line) of the records as read: hash, seq and prev of each."""
     prev = GENESIS
     for number, record in enumerate(events, start=1):
         body = {k: v for k, v in record.items() if k != "hash"}

@@ -92,7 +92,8 @@ def _spawn(
     command: str | tuple[str, ...], cwd: str | None, env: Mapping[str, str] | None, tag: str
 ) -> subprocess.Popen[bytes]:
     args: str | list[str] = command if isinstance(command, str) else list(command)
-    full_env = {**os.environ, **(env or {}), MARKER: tag}
+    extra = {os.fsencode(k): os.fsencode(v) for k, v in (env or {}).items()}
+    full_env = {**os.environb, **extra, MARKER.encode(): tag.encode()}  # bytes: no re-encoding per spawn
     return subprocess.Popen(
         args,
         shell=isinstance(command, str),

@@ -232,7 +232,9 @@ def test_resume_after_an_abort_asks_what_to_do_with_the_failed_step(tmp_path: Pa
     )
     run_dir = tmp_path / "run"
     assert run(path, run_dir) == 3
-    with pytest.raises(RunDirError, match="step promote ended failed and aborted the drill .* --rerun promote"):
+    with pytest.raises(
+        RunDirError, match=r"step promote ended failed and aborted the drill .* --rerun promote"
+    ):
         resume_run(run_dir, **RESUME)
     fixed.touch()
     assert resume_run(run_dir, **{**RESUME, "rerun": ["promote"]}) == 0

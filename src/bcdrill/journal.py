@@ -179,18 +179,25 @@ class Journal:
 
 
 def _encode(body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """Normalise `body` through JSON (so the returned record equals what a reader gets), hash it,
-    and produce the line's bytes (envelope first, `hash` last, for people reading the file)."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable)
+    """Hash `body` and produce the line's bytes (envelope first, `hash` last, for people reading
+    the file). The record returned equals, as JSON, what a reader gets; values JSON cannot
+    express (paths, sets, ...) are turned into text in both."""
+    converted = False
+
+    def default(value: Any) -> str:
+        nonlocal converted
+        converted = True
+        return _jsonable(value)
+
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default)
     canon = text.encode("utf-8", errors="replace")  # lone surrogates from odd output become "?"
-    norm: dict[str, Any] = json.loads(canon)
-    digest = hashlib.sha256(canon).hexdigest()
+    norm: dict[str, Any] = json.loads(canon) if converted else body
     ordered = {k: norm[k] for k in ("seq", "ts", "t", "event")}
     ordered.update((k, v) for k, v in norm.items() if k not in ENVELOPE)
     ordered["prev"] = norm["prev"]
-    ordered["hash"] = digest
+    ordered["hash"] = hashlib.sha256(canon).hexdigest()
     line = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False) + "\n"
-    return ordered, line.encode("utf-8")
+    return ordered, line.encode("utf-8", errors="replace")
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -52,6 +52,13 @@ def describe_action(step: Step) -> str:
 class StepRunner:
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._actions: dict[str, dict[str, Any]] = {}
+
+    def _action(self, step: Step) -> dict[str, Any]:
+        """The rendered action as journaled (computed once per step: retries and polls reuse it)."""
+        if step.id not in self._actions:
+            self._actions[step.id] = dataclasses.asdict(step.action)
+        return self._actions[step.id]
 
     def run(self, step: Step, *, rollback: bool = False) -> str:
         """Every attempt of `step`; the final status. A bug is logged to drill.log, never silent."""
@@ -108,7 +115,7 @@ class StepRunner:
                 step=step.id,
                 attempt=attempt,
                 kind=step.kind,
-                action=dataclasses.asdict(step.action),
+                action=self._action(step),
                 rollback=rollback,
             )
             outcome, timing, polls = self._execute(step, attempt, log)

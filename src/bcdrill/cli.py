@@ -127,6 +127,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         cli_vars=parse_vars(args.var),
         argv=sys.argv,
         lang=args.lang,
+        drop_partial_line=args.drop_partial_line,
     )
 
 
@@ -315,6 +316,12 @@ def _build_run_parsers(sub: Any) -> None:
         help="record STEP as done without running it (needs --by); repeatable",
     )
     p.add_argument("--by", metavar="NAME", help="who checked the steps given to --mark-done")
+    p.add_argument(
+        "--drop-partial-line",
+        action="store_true",
+        help="set aside a last journal line cut off by a crash or power loss (kept in journal.partial, "
+        "recorded in run.resumed)",
+    )
     p.add_argument(
         "--var",
         action="append",

@@ -239,6 +239,36 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
+PARTIAL_NAME = "journal.partial"
+
+
+def set_aside_partial_tail(path: Path) -> dict[str, Any] | None:
+    """Move a last line that has no newline (cut off by a power loss or a full disk: its append
+    never returned, so the runner never acted on it) to `journal.partial`, keeping its bytes for
+    the auditor; None when the journal ends with a newline. The caller journals what it did."""
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return None
+    keep = data.rfind(b"\n") + 1
+    tail = data[keep:]
+    with open(path.parent / PARTIAL_NAME, "ab") as fh:
+        fh.write(tail + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.truncate(path, keep)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return {
+        "line": data[:keep].count(b"\n") + 1,
+        "bytes": len(tail),
+        "sha256": hashlib.sha256(tail).hexdigest(),
+        "kept_in": PARTIAL_NAME,
+    }
+
+
 def read_journal(path: Path) -> list[dict[str, Any]]:
     """Every record of the journal, in order. RunDirError names an unreadable or garbled line.
 
@@ -247,7 +277,13 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
     records = []
     for number, raw in enumerate(_read_lines(path), start=1):
         record = _parse(raw)
-        if record is None or not raw.endswith(b"\n") or not record.keys() >= ENVELOPE:
+        if not raw.endswith(b"\n"):
+            raise RunDirError(
+                f"{path}: line {number}, the last, is cut off (no newline: a crash or power loss during "
+                f"the write) — `drill resume {path.parent} --drop-partial-line` sets it aside in "
+                f"{PARTIAL_NAME} and records that it did; `drill verify {path.parent}` shows the rest"
+            )
+        if record is None or not record.keys() >= ENVELOPE:
             raise RunDirError(
                 f"{path}: line {number} is cut off or garbled; the journal cannot be read "
                 f"(check it with `drill verify {path.parent}`)"

@@ -156,7 +156,9 @@ def resume(
     cli_vars: Mapping[str, str],
     argv: Sequence[str],
     lang: str,
+    drop_partial_line: bool = False,
 ) -> int:
+    from bcdrill.journal import set_aside_partial_tail
     from bcdrill.runner import check_safety, drive
 
     if not is_run_dir(run_dir):
@@ -164,6 +166,7 @@ def resume(
     if mark_done and not by:
         raise RunDirError("--mark-done needs --by NAME — the person who checked the step's effect")
     with RunLock(run_dir):
+        dropped = set_aside_partial_tail(run_dir / JOURNAL) if drop_partial_line else None
         past = read_past(read_journal(run_dir / JOURNAL), run_dir / JOURNAL)
         if past.status == "complete":
             raise RunDirError(f"{run_dir}: the run is complete — nothing to resume")
@@ -180,6 +183,7 @@ def resume(
                 argv=list(argv),
                 rerun=list(rerun),
                 mark_done=[{"step": s, "by": by} for s in mark_done],
+                dropped_partial_line=dropped,
             )
             _close_crashed(session, past, decision)
             _mark_done(session, decision, by or "unknown")

@@ -278,6 +278,7 @@ def resume_run(
     cli_vars: Mapping[str, str],
     argv: Sequence[str],
     lang: str = "en",
+    drop_partial_line: bool = False,
 ) -> int:
     """Continue an interrupted, aborted or crashed run in place; the exit code."""
     from bcdrill.resume import resume
@@ -294,6 +295,7 @@ def resume_run(
             cli_vars=cli_vars,
             argv=argv,
             lang=lang,
+            drop_partial_line=drop_partial_line,
         )
     finally:
         _close_listeners(listeners)

@@ -16,7 +16,7 @@ import pytest
 
 from bcdrill.errors import RunDirError, UsageError
 from bcdrill.executors.base import RunOptions
-from bcdrill.journal import read_journal
+from bcdrill.journal import read_journal, verify_journal
 from bcdrill.loader import load_scenario
 from bcdrill.lock import RunLock
 from bcdrill.runner import resume_run, run_scenario
@@ -488,3 +488,21 @@ def test_sigint_interrupts_then_resume_completes(tmp_path: Path) -> None:
     assert f["long"]["status"] == "interrupted" and "after" not in f
     assert events(run_dir, "run.finished")[0]["status"] == "interrupted"
     assert events(run_dir, "run.interrupted")[0]["in_flight"] == ["long"]
+
+
+def test_a_cut_off_last_line_is_set_aside_on_request_and_recorded(tmp_path: Path) -> None:
+    path = write(tmp_path, "steps:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true'}\n")
+    run_dir = tmp_path / "run"
+    assert run(path, run_dir) == 0
+    journal = run_dir / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    kept = b"".join(lines[:3])  # run.started, clock.declared, a's step.started
+    journal.write_bytes(kept + lines[3][:25])  # a power loss in the middle of a's step.finished
+    with pytest.raises(RunDirError, match="--drop-partial-line"):
+        resume_run(run_dir, **RESUME)
+    assert resume_run(run_dir, **{**RESUME, "drop_partial_line": True, "rerun": ["a"]}) == 0
+    assert (run_dir / "journal.partial").read_bytes() == lines[3][:25] + b"\n"
+    resumed = events(run_dir, "run.resumed")[0]
+    assert resumed["dropped_partial_line"]["line"] == 4 and resumed["dropped_partial_line"]["bytes"] == 25
+    assert finals(run_dir)["b"]["status"] == "ok"
+    assert verify_journal(journal).ok

@@ -83,3 +83,11 @@ def test_run_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr
         assert not marker.exists() and not (tmp_path / "run").exists()
+
+
+def test_lab_mistakes_are_usage_errors_not_bugs(tmp_path: Path) -> None:
+    status = drill("lab", "--lab-dir", str(tmp_path / "none"), "status")
+    assert status.returncode == 2 and "no lab in" in status.stderr
+    fault = drill("lab", "--lab-dir", str(tmp_path / "lab"), "up", "--fault", "bogus=mail")
+    assert fault.returncode == 2 and "unknown fault 'bogus'" in fault.stderr
+    assert "internal error" not in status.stderr + fault.stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bcdrill.duration import parse_duration
+from bcdrill.errors import UsageError
 
 Site = Literal["prod", "dr"]
 SITES: tuple[Site, Site] = ("prod", "dr")
@@ -25,8 +26,8 @@ PORT_BLOCK = 10  # ports per system: prod svc/admin/repl = +0..2, dr = +3..5, en
 LAYOUT_FILE = "lab.json"
 
 
-class LabError(Exception):
-    """A lab problem worth a one-line message (not a bug)."""
+class LabError(UsageError):
+    """A lab problem worth a one-line message (not a bug): exit 2 through the CLI."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ def parse_faults(specs: Sequence[str]) -> Faults:
         name, sep, arg = spec.partition("=")
         if not sep or not arg:
             raise LabError(f"bad fault {spec!r}: expected NAME=SYSTEM[:DURATION]")
+        if name not in ("standby-down", "repl-lag", "slow-promote"):
+            raise LabError(f"unknown fault {name!r}: use standby-down, repl-lag or slow-promote")
         system, _, dur = arg.partition(":")
         targets = list(SYSTEM_IDS) if system == "all" else [system]
         if system != "all" and system not in SYSTEM_IDS:
@@ -116,8 +119,6 @@ def parse_faults(specs: Sequence[str]) -> Faults:
         if name == "standby-down":
             down.extend(targets)
             continue
-        if name not in ("repl-lag", "slow-promote"):
-            raise LabError(f"unknown fault {name!r}: use standby-down, repl-lag or slow-promote")
         try:
             seconds = parse_duration(dur)
         except ValueError as exc:

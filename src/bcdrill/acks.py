@@ -119,10 +119,24 @@ def _check_ackable(run_dir: Path, step: str) -> None:
         raise UsageError(
             f"step {step!r} is a {kind} step, not a manual one — only manual steps are acknowledged"
         )
+    waiting = False
     for rec in records:
-        if rec.get("event") == "step.finished" and rec.get("step") == step and rec.get("final"):
-            status = rec.get("status")
-            raise UsageError(f"step {step!r} already finished ({status}) — there is nothing to acknowledge")
+        if rec.get("step") != step:
+            continue
+        if rec.get("event") == "step.started":
+            waiting = True
+        elif rec.get("event") == "step.finished":
+            waiting = False
+            if rec.get("final"):
+                status = rec.get("status")
+                raise UsageError(
+                    f"step {step!r} already finished ({status}) — there is nothing to acknowledge"
+                )
+    if not waiting:
+        raise UsageError(
+            f"step {step!r} has not started yet — acknowledge it when the drill reaches it: a confirmation "
+            "given in advance is not evidence that the business function works at the DR site"
+        )
 
 
 def read_ack(run_dir: Path, step: str) -> Ack | None:

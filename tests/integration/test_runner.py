@@ -311,6 +311,31 @@ def test_manual_step_waits_for_an_ack_file(tmp_path: Path) -> None:
     assert run(path, run_dir, options=RunOptions()) == 0
     (acked,) = events(run_dir, "manual.acknowledged")
     assert acked["by"] == "Zhang San" and acked["via"] == "ack-file"
+    assert acked["given_ts"] >= events(run_dir, "step.started")[0]["ts"]
+
+
+def test_an_ack_file_older_than_the_step_is_ignored(tmp_path: Path) -> None:
+    import json
+    import threading
+
+    path = write(tmp_path, "steps:\n  - {id: verify, manual: {prompt: check it}, timeout: 10s}\n")
+    run_dir = tmp_path / "run"
+
+    def ack() -> None:
+        while not (run_dir / "journal.jsonl").exists():
+            time.sleep(0.02)
+        stale = {"step": "verify", "by": "Early Bird", "result": "pass", "ts": "2020-01-01T00:00:00.000000Z"}
+        (run_dir / "acks" / "verify.json").write_text(json.dumps(stale))  # bypassing `drill ack`
+        time.sleep(0.6)
+        from bcdrill.acks import write_ack
+
+        write_ack(run_dir, "verify", by="Zhang San")
+
+    threading.Thread(target=ack).start()
+    assert run(path, run_dir, options=RunOptions()) == 0
+    (acked,) = events(run_dir, "manual.acknowledged")
+    assert acked["by"] == "Zhang San"
+    assert "ignored a confirmation by Early Bird" in (run_dir / "logs" / "verify.log").read_text()
 
 
 def test_production_guard_and_auto_ack_refusal(tmp_path: Path) -> None:

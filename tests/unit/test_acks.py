@@ -50,6 +50,9 @@ def test_ack_names_a_manual_step_of_the_run_that_has_not_finished(tmp_path: Path
     ]
     journal.append("run.started", scenario="t", snapshot={"steps": steps, "rollback": []})
     journal.append("step.finished", step="declare", attempt=1, status="ok", final=True)
+    with pytest.raises(UsageError, match="'verify' has not started yet — acknowledge it when the drill"):
+        write_ack(tmp_path, "verify", by="x")  # given in advance: not evidence
+    journal.append("step.started", step="verify", attempt=1)
     journal.close()
     with pytest.raises(UsageError, match="no step 'verfy' — did you mean 'verify'"):
         write_ack(tmp_path, "verfy", by="x")

@@ -17,13 +17,17 @@ from typing import TextIO
 
 from bcdrill.acks import Ack, consume_ack, read_ack
 from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.journal import utc_ts
 from bcdrill.model import ManualAction
 
 POLL = 0.2  # seconds between looks for an ack file
 
 
-def _record(ctx: StepContext, by: str, result: str, note: str | None, via: str) -> Outcome:
-    ctx.emit("manual.acknowledged", step=ctx.step.id, by=by, result=result, note=note, via=via)
+def _record(
+    ctx: StepContext, by: str, result: str, note: str | None, via: str, given: str | None = None
+) -> Outcome:
+    extra = {"given_ts": given} if given else {}  # when `drill ack` was typed (UTC)
+    ctx.emit("manual.acknowledged", step=ctx.step.id, by=by, result=result, note=note, via=via, **extra)
     ctx.log.write(f"acknowledged {result} by {by} via {via}" + (f": {note}" if note else "") + "\n")
     if result == "pass":
         return Outcome("ok", f"confirmed by {by}")
@@ -39,10 +43,21 @@ def _interrupted(ctx: StepContext) -> Outcome | None:
 
 
 def _take_ack(ctx: StepContext) -> Ack | None:
+    """A pending ack file for this step, given after this attempt began (an older one is set aside)."""
     ack = read_ack(ctx.run_dir, ctx.step.id)
-    if ack is not None:
-        consume_ack(ctx.run_dir, ctx.step.id, ctx.attempt)
+    if ack is None:
+        return None
+    consume_ack(ctx.run_dir, ctx.step.id, ctx.attempt)
+    if ack.ts < _began(ctx):
+        ctx.log.write(f"ignored a confirmation by {ack.by} given at {ack.ts}, before this step started\n")
+        return None
     return ack
+
+
+def _began(ctx: StepContext) -> str:
+    """When this attempt began (UTC, in the ack files' format), remembered per step and attempt."""
+    began: dict[tuple[str, int], str] = ctx.resources.get("manual-began", dict)
+    return began.setdefault((ctx.step.id, ctx.attempt), utc_ts())
 
 
 def _wait_for_ack_file(ctx: StepContext) -> Outcome:
@@ -50,7 +65,7 @@ def _wait_for_ack_file(ctx: StepContext) -> Outcome:
     while True:
         ack = _take_ack(ctx)
         if ack is not None:
-            return _record(ctx, ack.by, ack.result, ack.note, "ack-file")
+            return _record(ctx, ack.by, ack.result, ack.note, "ack-file", ack.ts)
         stop = _interrupted(ctx)
         if stop is not None:
             return stop
@@ -63,7 +78,7 @@ def _read_line(ctx: StepContext, stream: TextIO) -> str | Outcome:
     while True:
         ack = _take_ack(ctx)
         if ack is not None:
-            return _record(ctx, ack.by, ack.result, ack.note, "ack-file")
+            return _record(ctx, ack.by, ack.result, ack.note, "ack-file", ack.ts)
         stop = _interrupted(ctx)
         if stop is not None:
             return stop
@@ -94,6 +109,7 @@ def _prompt(action: ManualAction, ctx: StepContext, stream: TextIO, out: TextIO)
 
 
 def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:
+    _began(ctx)
     if ctx.options.dry_run:
         return _record(ctx, "auto (dry run)", "pass", None, "auto")
     if ctx.options.auto_ack:
@@ -104,7 +120,7 @@ def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:
     while not terminal.acquire(timeout=POLL):  # one prompt at a time; keep watching for ack files
         ack = _take_ack(ctx)
         if ack is not None:
-            return _record(ctx, ack.by, ack.result, ack.note, "ack-file")
+            return _record(ctx, ack.by, ack.result, ack.note, "ack-file", ack.ts)
         stop = _interrupted(ctx)
         if stop is not None:
             return stop

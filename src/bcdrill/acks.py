@@ -16,10 +16,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -237,6 +238,47 @@ def append_note_directly(
             journal.close()
 
 
+_CLOSES = re.compile(r"(?:(?P<run>[^:\s]+):)?A-(?P<n>[1-9][0-9]*)")
+
+
+def _check_note(run_dir: Path, kind: str, due: str | None, closes: str | None) -> None:
+    """A due date is a date; an action closed in this run exists (UsageError: nothing is written)."""
+    if due is not None:
+        try:
+            date.fromisoformat(due)
+        except ValueError:
+            raise UsageError(f"--due {due!r}: expected a date YYYY-MM-DD, e.g. --due 2027-03-31") from None
+    if closes is None:
+        return
+    match = _CLOSES.fullmatch(closes.strip())
+    if match is None:
+        raise UsageError(
+            f"--closes {closes!r}: expected an action id such as A-3, or RUN_ID:A-3 of an earlier drill"
+        )
+    if match["run"] is None:
+        actions = sum(
+            1 for r in _journal_records(run_dir) if r.get("event") == "note" and r.get("kind") == "action"
+        )
+        if int(match["n"]) > actions:
+            raise UsageError(
+                f"--closes {closes}: this drill has {actions} corrective action(s) (A-1…A-{actions}) — "
+                "use RUN_ID:A-n for an action of an earlier drill"
+            )
+
+
+def _refresh_reports(run_dir: Path) -> None:
+    """Re-render the reports a run directory has, so they show the note and summary.json covers it."""
+    from bcdrill.render import FILENAMES, write_reports
+
+    present = [fmt for fmt, name in FILENAMES.items() if fmt != "pdf" and (run_dir / name).exists()]
+    lang = "en"
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        lang = str(
+            json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("report_lang") or "en"
+        )
+    write_reports(run_dir, present or ["json"], lang=lang)
+
+
 def add_note(
     run_dir: Path,
     *,
@@ -253,6 +295,7 @@ def add_note(
 
     run_dir = Path(run_dir)
     _require_run_dir(run_dir)
+    _check_note(run_dir, kind, due, closes)
     lock = RunLock(run_dir)
     if lock.try_acquire():
         lock.release()
@@ -260,6 +303,7 @@ def add_note(
             record = append_note_directly(
                 run_dir, text=text, kind=kind, owner=owner, due=due, by=by, closes=closes
             )
-            return f"journal line {record['seq']} of {run_dir / 'journal.jsonl'}"
+            _refresh_reports(run_dir)
+            return f"journal line {record['seq'] + 1} of {run_dir / 'journal.jsonl'}; reports re-rendered"
     path = write_note(run_dir, text=text, kind=kind, owner=owner, due=due, by=by, closes=closes)
     return f"{path} (the running drill will journal it)"

@@ -344,17 +344,23 @@ def _verify_lines(path: Path, lines: list[bytes]) -> tuple[Verification, list[di
     return Verification(True, len(lines), prev, None, f"{len(lines)} lines verified{note}"), records
 
 
-def _summary_claims(path: Path) -> tuple[str | None, bool, str | None]:
-    """(journal_head, finished, error) from summary.json beside the journal, if there is one."""
+def _summary_claims(path: Path) -> tuple[str | None, bool, str | None, tuple[int, str] | None]:
+    """(journal_head, finished, error, (journal_lines, journal_tail)) from summary.json beside the
+    journal, if there is one."""
     summary_path = path.parent / SUMMARY_NAME
     if not summary_path.exists():
-        return None, False, None
+        return None, False, None, None
     try:
         summary = json.loads(summary_path.read_bytes())
-        head = summary.get("journal_head")
-        return (head if isinstance(head, str) else None), bool(summary.get("finished")), None
+        head, lines, tail = (
+            summary.get("journal_head"),
+            summary.get("journal_lines"),
+            summary.get("journal_tail"),
+        )
+        last = (lines, tail) if isinstance(lines, int) and isinstance(tail, str) else None
+        return (head if isinstance(head, str) else None), bool(summary.get("finished")), None, last
     except (OSError, ValueError, AttributeError):
-        return None, False, f"{summary_path} is unreadable"
+        return None, False, f"{summary_path} is unreadable", None
 
 
 def verify_journal(path: Path, head: str | None = None) -> Verification:
@@ -369,11 +375,18 @@ def verify_journal(path: Path, head: str | None = None) -> Verification:
     result, records = _verify_lines(path, _read_lines(path))
     if not result.ok:
         return result
-    claims_finished = False
+    claims_finished, last = False, None
     if head is None:
-        head, claims_finished, error = _summary_claims(path)
+        head, claims_finished, error, last = _summary_claims(path)
         if error:
             return Verification(False, result.lines, result.head, None, error)
+    if last is not None and (len(records) < last[0] or records[last[0] - 1]["hash"] != last[1]):
+        n = result.lines
+        text = (
+            f"line {min(n, last[0]) + 1}: summary.json was written when the journal had {last[0]} lines "
+            f"ending with {last[1][:12]}…; that line is gone (lines were removed from the end, e.g. notes)"
+        )
+        return Verification(False, n, result.head, min(n, last[0]) + 1, text)
     return _check_head(records, result, head, claims_finished)
 
 

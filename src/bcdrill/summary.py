@@ -91,6 +91,7 @@ def build_summary(
         "t0_step": evaluation.t0_step,
         "journal_head": journal_head(events),
         "journal_lines": len(events),
+        "journal_tail": events[-1].get("hash") if events else None,  # last line when written (notes too)
         "systems": {sid: system_entry(s) for sid, s in evaluation.systems.items()},
         "steps": step_counts([r for r in runs if not r.rollback]),
     }

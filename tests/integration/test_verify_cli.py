@@ -60,3 +60,17 @@ def test_a_removed_log_is_named(run_dir: Path) -> None:
     result = drill("verify", str(run_dir))
     assert result.returncode == 1
     assert "work.log: ALTERED: missing" in result.stderr
+
+
+def test_notes_added_after_the_run_are_covered(run_dir: Path) -> None:
+    note = drill(
+        "note", str(run_dir), "--kind", "evaluation", "--text", "目标达成 / objectives met", "--by", "郑十"
+    )
+    assert note.returncode == 0, note.stderr
+    assert drill("verify", str(run_dir)).returncode == 0
+    assert "目标达成 / objectives met" in (run_dir / "report.md").read_text(encoding="utf-8")
+    journal = run_dir / "journal.jsonl"
+    journal.write_bytes(b"".join(journal.read_bytes().splitlines(keepends=True)[:-1]))  # the note removed
+    result = drill("verify", str(run_dir))
+    assert result.returncode == 1
+    assert "that line is gone (lines were removed from the end, e.g. notes)" in result.stderr

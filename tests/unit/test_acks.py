@@ -68,7 +68,7 @@ def test_ack_names_a_manual_step_of_the_run_that_has_not_finished(tmp_path: Path
 
 def test_note_goes_to_the_journal_when_no_runner_holds_the_run(run_dir: Path) -> None:
     where = add_note(run_dir, text="DNS TTL too long", kind="finding", owner="net", by="Li")
-    assert "journal line 1" in where
+    assert "journal line 2 of" in where and "reports re-rendered" in where
     note = read_journal(run_dir / "journal.jsonl")[-1]
     assert note["event"] == "note" and note["kind"] == "finding" and note["owner"] == "net"
 
@@ -81,3 +81,21 @@ def test_note_becomes_a_file_while_a_runner_holds_the_run(run_dir: Path) -> None
     assert note["text"] == "observed slow failover" and note["kind"] == "observation"
     with pytest.raises(UsageError, match="note kind"):
         write_note(run_dir, text="x", kind="rumour")
+
+
+def test_note_inputs_are_checked_before_anything_is_written(run_dir: Path) -> None:
+    before = (run_dir / "journal.jsonl").read_bytes()
+    with pytest.raises(UsageError, match="--due 'tomorrow': expected a date YYYY-MM-DD"):
+        add_note(run_dir, text="fix DNS", kind="action", due="tomorrow")
+    with pytest.raises(UsageError, match="--closes A-99: this drill has 0 corrective action"):
+        add_note(run_dir, text="done", closes="A-99")
+    with pytest.raises(UsageError, match="expected an action id such as A-3"):
+        add_note(run_dir, text="done", closes="the DNS one")
+    assert (run_dir / "journal.jsonl").read_bytes() == before
+    add_note(run_dir, text="fix DNS", kind="action", owner="net", due="2027-03-31")
+    add_note(run_dir, text="done", closes="A-1")
+    add_note(run_dir, text="closed last year's", closes="20260501T083000Z:A-4")
+    assert [r.get("closes") for r in read_journal(run_dir / "journal.jsonl")][-2:] == [
+        "A-1",
+        "20260501T083000Z:A-4",
+    ]

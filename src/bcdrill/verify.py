@@ -26,9 +26,11 @@ def verify_run(run_dir: Path, *, pubkey: Path | None = None) -> tuple[bool, str]
     if not result.ok:
         where = f"{journal}:{result.bad_line}" if result.bad_line else str(journal)
         return False, f"{where}: ALTERED: {result.message}"
-    lines = [f"{journal}: intact: {result.lines} lines, head {result.head}"]
     records = read_journal(journal)
-    if not any(r.get("event") == "run.finished" for r in records):
+    finished = next((r["hash"] for r in reversed(records) if r.get("event") == "run.finished"), None)
+    head = f"journal_head (the run.finished line) {finished}; " if finished else ""
+    lines = [f"{journal}: intact: {result.lines} lines; {head}last line {result.head}"]
+    if finished is None:
         lines[0] += " — the run has NOT FINISHED (no run.finished line): in progress, crashed or interrupted"
     problems = log_problems(run_dir, records) + sums_problems(run_dir)
     if problems:

@@ -3,8 +3,11 @@
 One row per step grouped by phase: the expected duration (`expect`, drawn from the step's actual
 start, or from its planned start when it never ran; cut at the chart's end with ▸) above the
 actual bar (first attempt's start to last attempt's end, coloured by status, failed
-attempts marked ✕), T0 and every RTO target within reach drawn as vertical lines, each system's
-recovery marked ◆ on the row of the step that recovered it. The rows are cut into charts of
+attempts marked ✕), T0 and every RTO target within the axis drawn as vertical lines, each system's
+recovery marked ◆ on the row of the step that recovered it. The axis covers what actually
+happened (run start → last actual end, plus a small margin), not the planned span: long
+`expect`s of manual steps would otherwise squeeze the real bars into slivers. Step labels wrap
+to two lines (at " / " between a bilingual title's halves when there is one). The rows are cut into charts of
 ROWS_PER_CHART so that each prints on one A4 page; a run of more than MAX_STEP_ROWS steps is
 drawn one bar per phase (with a note saying so).
 """
@@ -21,17 +24,19 @@ from bcdrill.render.clock import Clock, dur
 from bcdrill.rto import Evaluation
 from bcdrill.timeline import FAILED_STATUSES, StepRun
 
-WIDTH, LABEL_W, RIGHT = 1000, 310, 16
-ROW_H, HEAD_H = 20, 36
-ROWS_PER_CHART = 55
+WIDTH, LABEL_W, RIGHT = 1000, 400, 16
+ROW_H, HEAD_H = 24, 36
+ROWS_PER_CHART = 45
 MAX_STEP_ROWS = 400
-LABEL_CHARS = 40  # display width (a CJK character counts 2)
+LABEL_CHARS = 62  # display width of one label line (a CJK character counts 2)
+MARGIN = 0.04  # of the actual span, after the last actual end
 _TICKS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 
 @dataclass(frozen=True)
 class Row:
     label: str
+    label2: str = ""  # the label's second line
     tooltip: str = ""
     group: bool = False
     start: float | None = None
@@ -53,6 +58,33 @@ def clip(text: str, width: int = LABEL_CHARS) -> str:
     return text
 
 
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap(text: str, line: int = LABEL_CHARS) -> tuple[str, str]:
+    """At most two lines of display width `line`: split at " / " (a bilingual title) when both
+    halves fit, else at the last space that fits (anywhere for CJK); the rest is clipped with …."""
+    text = " ".join(text.split())
+    if width(text) <= line:
+        return text, ""
+    if " / " in text:
+        first, _, rest = text.partition(" / ")
+        if width(first) <= line:
+            return first + " /", clip(rest, line)
+    used, cut, space = 0, len(text), -1
+    for i, ch in enumerate(text):
+        used += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used > line:
+            cut = i
+            break
+        if ch == " ":
+            space = i
+    if space > cut // 2:
+        return text[:space], clip(text[space + 1 :], line)
+    return text[:cut], clip(text[cut:], line)
+
+
 def _step_row(run: StepRun, planned: tuple[float, float] | None, marks: tuple[str, ...]) -> Row:
     starts = [a.started_t for a in run.attempts if a.started_t is not None]
     ends = [a.finished_t for a in run.attempts if a.finished_t is not None]
@@ -65,8 +97,10 @@ def _step_row(run: StepRun, planned: tuple[float, float] | None, marks: tuple[st
     if planned is not None and planned[1] > planned[0]:
         begin = planned[0] if start is None else start
         expected = (begin, begin + planned[1] - planned[0])
+    first, second = wrap(run.title)
     return Row(
-        label=clip(run.title),
+        label=first,
+        label2=second,
         tooltip=tip,
         start=start,
         end=max(ends) if ends else (max(starts) if starts else None),
@@ -83,8 +117,9 @@ def _phase_row(phase: str, runs: list[StepRun], L: Mapping[str, str]) -> Row:
     failed = sum(1 for r in runs if r.status in FAILED_STATUSES)
     status = "failed" if failed else "ok" if all(r.status == "ok" for r in runs) else "skipped"
     label = f"{phase} ({len(runs)} {L['g_steps']}, {failed} {L['s_failed']})"
+    first, second = wrap(label)
     return Row(
-        clip(label), label, start=min(starts, default=None), end=max(ends, default=None), status=status
+        first, second, label, start=min(starts, default=None), end=max(ends, default=None), status=status
     )
 
 
@@ -103,7 +138,7 @@ def build_rows(
             marks.setdefault(s.recovered_by, []).append(sid)
     rows = []
     for name, members in groups.items():
-        rows.append(Row(clip(name, 60), name, group=True))
+        rows.append(Row(clip(name, 110), tooltip=name, group=True))
         rows.extend(_step_row(r, plan.get(r.id), tuple(marks.get(r.id, ()))) for r in members)
     return rows, False
 
@@ -132,7 +167,7 @@ def _lines(
         if s.rto_target is None:
             continue
         at = evaluation.t0 + s.rto_target
-        if at <= hi * 1.5 or at - hi < 60:
+        if at <= hi:
             lines.append((at, f"RTO {sid}", "target"))
         else:
             beyond.append(f"{s.title}: T0 + {dur(s.rto_target)}")
@@ -140,14 +175,17 @@ def _lines(
 
 
 def time_range(rows: list[Row], evaluation: Evaluation) -> tuple[float, float]:
-    points = [0.0]
-    for r in rows:
-        points += [p for p in (r.start, r.end) if p is not None]
-        if r.start is None and r.planned:
-            points.append(r.planned[0])
+    """The axis: run start (or earlier actual times) → last actual end, plus MARGIN. Planned
+    times only count when nothing ran at all."""
+    actual = [p for r in rows for p in (r.start, r.end) if p is not None]
     if evaluation.t0 is not None:
-        points.append(evaluation.t0)
-    return min(points), max(max(points), min(points) + 1.0)
+        actual.append(evaluation.t0)
+    points = [0.0, *actual]
+    if not [p for r in rows for p in (r.start, r.end) if p is not None]:
+        points += [p for r in rows if r.planned for p in r.planned]
+    lo, hi = min(points), max(points)
+    hi = max(hi, lo + 1.0)
+    return lo, hi + (hi - lo) * MARGIN
 
 
 def _axis(scale: Scale, clock: Clock, height: float) -> list[str]:
@@ -174,10 +212,16 @@ def _row_svg(row: Row, y: float, scale: Scale) -> list[str]:
     tip = f"<title>{escape(row.tooltip)}</title>" if row.tooltip else ""
     if row.group:
         return [f'<text class="group" x="4" y="{mid + 4}">{escape(row.label)}{tip}</text>']
-    label = f'<text class="label" x="{LABEL_W - 6}" y="{mid + 4}" text-anchor="end">'
-    out = [f"{label}{escape(row.label)}{tip}</text>"]
+    if row.label2:
+        label = f'<text class="label" x="{LABEL_W - 6}" y="{mid - 1.5}" text-anchor="end">'
+        second = f'<tspan x="{LABEL_W - 6}" dy="11.5">{escape(row.label2)}</tspan>'
+    else:
+        label = f'<text class="label" x="{LABEL_W - 6}" y="{mid + 4}" text-anchor="end">'
+        second = ""
+    out = [f"{label}{escape(row.label)}{second}{tip}</text>"]
     if row.planned is not None:
-        x1, x2 = scale.x(row.planned[0]), scale.x(min(row.planned[1], scale.hi))
+        x1 = scale.x(min(row.planned[0], scale.hi))
+        x2 = scale.x(min(row.planned[1], scale.hi))
         out.append(f'<rect class="bar planned" x="{x1}" y="{y + 2}" width="{max(x2 - x1, 1.5)}" height="4"/>')
         if row.planned[1] > scale.hi:
             out.append(f'<text class="more" x="{x2 + 1}" y="{y + 7}">▸</text>')
@@ -234,8 +278,7 @@ def gantt(
         return {"charts": [], "aggregated": False, "beyond": [], "bars": 0}
     lo, hi = time_range(rows, evaluation)
     lines, beyond = _lines(evaluation, hi, L)
-    hi = max([hi, *(t for t, _, _ in lines)])
-    scale = Scale(lo, hi + (hi - lo) * 0.04)
+    scale = Scale(lo, hi)
     per_chart = -(-len(rows) // -(-len(rows) // ROWS_PER_CHART))  # balanced: no tiny last chart
     charts = [
         _chart(rows[i : i + per_chart], scale, lines, clock, f"{L['gantt']} {i // per_chart + 1}")

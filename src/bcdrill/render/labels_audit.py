@@ -152,6 +152,24 @@ AUDIT_EN: dict[str, str] = {
     "reverify_run": "the run directory",
     "reverify_bundle": "an evidence bundle from drill export",
     "reverify_signed": "with the signer's public key",
+    "auto_ack_banner": "{n} manual confirmation(s) were given automatically (--auto-ack or dry run): "
+    "they are not evidence of business verification",
+    "acks_label": "Manual confirmations",
+    "acks_count": "by people {people} / automatic {auto}",
+    "verdict_auto_suffix": " — business verification not evidenced (auto-acknowledged)",
+    "auto_ack_mark": "automatic",
+    "achieved_vs_target": "achieved / target",
+    "over_by": "over by",
+    "target_word": "target",
+    "not_recovered": "not recovered",
+    "recovering_step": "Recovering step",
+    "no_recovering_step": "No step of the scenario recovers this system.",
+    "no_measuring_step": "No step of the scenario measures this system's RPO.",
+    "timeline_order": "Rows are grouped by phase, phases in the order the scenario first names them, "
+    "steps in scenario order within a phase (rollback steps last); the times are the actual ones, "
+    "so parallel systems can interleave.",
+    "closings": "Closing records",
+    "closes": "closes",
 }
 
 AUDIT_ZH: dict[str, str] = {
@@ -300,4 +318,20 @@ AUDIT_ZH: dict[str, str] = {
     "reverify_run": "运行目录",
     "reverify_bundle": "drill export 生成的证据包",
     "reverify_signed": "用签名人的公钥",
+    "auto_ack_banner": "有 {n} 项人工确认为自动确认（--auto-ack 或试运行）：不能作为业务验证的证据",
+    "acks_label": "人工确认",
+    "acks_count": "人工 {people} 项 / 自动 {auto} 项",
+    "verdict_auto_suffix": "——业务验证无证据（自动确认）",
+    "auto_ack_mark": "自动",
+    "achieved_vs_target": "实际 / 目标",
+    "over_by": "超出",
+    "target_word": "目标",
+    "not_recovered": "未恢复",
+    "recovering_step": "恢复步骤",
+    "no_recovering_step": "场景中没有恢复该系统的步骤。",
+    "no_measuring_step": "场景中没有测量该系统 RPO 的步骤。",
+    "timeline_order": "按阶段分组（阶段按场景中首次出现的顺序），阶段内按场景顺序排列（回退步骤在最后）；"
+    "表中时间为实际时间，并行的系统可能交错。",
+    "closings": "关闭记录",
+    "closes": "关闭",
 }

@@ -134,18 +134,42 @@ def organisation(snap: Mapping[str, Any], runs: list[StepRun]) -> dict[str, Any]
     return {"teams": rows, "participants": participants, "confirmers": confirmers, "owner": snap.get("owner")}
 
 
-def signoffs(snap: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, Any]]:
-    """One row per sign-off role: the matching participants (by role), or one blank line."""
-    people = list(snap.get("participants") or [])
-    taken: set[int] = set()
-    rows = []
+BUSINESS_NEEDLES = ("verif", "验证", "business", "业务")
+LEADER_NEEDLES = ("leader", "组长", "bcp", "领导")
+
+
+def _role_key(role: str) -> str | None:
+    """The first sign-off role whose words appear in `role` (business verifiers count as owners)."""
     for key, needles in SIGNOFF_ROLES:
-        found = [
-            (i, p)
-            for i, p in enumerate(people)
-            if i not in taken and any(n in (p.get("role") or "").lower() for n in needles)
-        ]
-        taken.update(i for i, _ in found)
-        for _, p in found or [(-1, {})]:
+        if any(n in role for n in needles) or (key == "so_business" and any(n in role for n in BUSINESS_NEEDLES)):
+            return key
+    return None
+
+
+def signoffs(snap: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per sign-off role: the matching participants, or one blank line.
+
+    A participant signs as a business owner when their role says they verify business functions,
+    when their team owns a manual step (business verification is done by hand), or when they
+    declared the disaster (a leadership role in the declaring step's team).
+    """
+    people = list(snap.get("participants") or [])
+    steps = [*(snap.get("steps") or [])]
+    manual_teams = {s.get("team") for s in steps if s.get("kind") == "manual" and s.get("team")}
+    declaring = next((s for s in steps if s.get("declares")), None)
+    declarer_team = declaring.get("team") if declaring else None
+    found: dict[str, list[tuple[int, Mapping[str, Any]]]] = {key: [] for key, _ in SIGNOFF_ROLES}
+    for i, p in enumerate(people):
+        role = str(p.get("role") or "").lower()
+        key = _role_key(role)
+        declarer = bool(declarer_team) and p.get("team") == declarer_team and any(n in role for n in LEADER_NEEDLES)
+        if key is None and (declarer or p.get("team") in manual_teams):
+            key = "so_business"
+        if key is not None:
+            # the declarer signs first among the business owners
+            found[key].append((-1 if declarer and key == "so_business" else i, p))
+    rows = []
+    for key, _ in SIGNOFF_ROLES:
+        for _, p in sorted(found[key], key=lambda item: item[0]) or [(-1, {})]:
             rows.append({"role": L[key], "name": p.get("name"), "title": p.get("role")})
     return rows

@@ -19,7 +19,7 @@ from bcdrill.render.deviations import Deviation, all_deviations, planned_schedul
 from bcdrill.render.i18n import labels
 from bcdrill.rto import Evaluation, SystemResult, evaluate
 from bcdrill.summary import build_summary
-from bcdrill.timeline import StepRun, step_runs
+from bcdrill.timeline import Ack, StepRun, step_runs
 
 DETAIL_MAX = 200  # characters of a step's detail shown in the step table (deviations show it all)
 
@@ -88,6 +88,25 @@ def _step_row(
     }
 
 
+AUTO_ACKERS = ("auto", "auto (dry run)")
+
+
+def is_auto_ack(ack: Ack) -> bool:
+    """Acknowledged by `--auto-ack` or a dry run, not by a person."""
+    return ack.via == "auto" or (ack.by or "").strip().lower() in AUTO_ACKERS
+
+
+def _ack_counts(runs: list[StepRun], L: Mapping[str, str]) -> dict[str, Any]:
+    acks = [a for run in runs for a in run.acks]
+    auto = sum(1 for a in acks if is_auto_ack(a))
+    return {
+        "people": len(acks) - auto,
+        "auto": auto,
+        "text": L["acks_count"].format(people=len(acks) - auto, auto=auto),
+        "banner": L["auto_ack_banner"].format(n=auto) if auto else None,
+    }
+
+
 def _ack_rows(runs: list[StepRun], clock: Clock, L: Mapping[str, str]) -> list[dict[str, Any]]:
     return [
         {
@@ -99,21 +118,40 @@ def _ack_rows(runs: list[StepRun], clock: Clock, L: Mapping[str, str]) -> list[d
             "when": clock.full(ack.ts),
             "note": ack.note,
             "via": ack.via,
+            "auto": is_auto_ack(ack),
         }
         for run in runs
         for ack in run.acks
     ]
 
 
-def _note_rows(events: Events, clock: Clock, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [
-        {"text": ev.get("text"), "by": ev.get("by"), "when": clock.full(ev["ts"]), "closes": ev.get("closes")}
-        for ev in events
-        if ev.get("event") == "note" and ev.get("kind") in kinds
-    ]
+def _note_rows(
+    events: Events, clock: Clock, kinds: tuple[str, ...], *, closing: bool | None = False
+) -> list[dict[str, Any]]:
+    """Notes of `kinds`; `closing`: only those that close an action (True), only those that do
+    not (False), or both (None). `signed` is `by, when` without a dangling comma."""
+    rows = []
+    for ev in events:
+        if ev.get("event") != "note" or (kinds and ev.get("kind") not in kinds):
+            continue
+        if closing is not None and bool(ev.get("closes")) != closing:
+            continue
+        by, when = ev.get("by"), clock.full(ev["ts"])
+        rows.append(
+            {
+                "text": ev.get("text"),
+                "by": by,
+                "when": when,
+                "signed": ", ".join(str(x) for x in (by, when) if x),
+                "closes": ev.get("closes"),
+            }
+        )
+    return rows
 
 
-def _deviation_row(d: Deviation, L: Mapping[str, str], expect: float | None) -> dict[str, Any]:
+def _deviation_row(
+    d: Deviation, L: Mapping[str, str], expect: float | None, detail: str | None = None
+) -> dict[str, Any]:
     what = ", ".join(L[k] for k in d.kinds)
     if "d_late" in d.kinds and expect:
         what += f" ({L['expect']} {dur(expect)})"
@@ -124,13 +162,76 @@ def _deviation_row(d: Deviation, L: Mapping[str, str], expect: float | None) -> 
         "severity": L["sev_" + d.severity],
         "severity_class": d.severity,
         "attempts": d.attempts,
-        "detail": d.detail,
+        "detail": detail if detail is not None else d.detail,
         "log": d.log,
     }
 
 
+def _step_outcome(run: StepRun | None, L: Mapping[str, str]) -> str:
+    """`failed: no SMTP banner` — a step's final status and detail (its title is shown by the caller)."""
+    if run is None:
+        return L["s_not_run"]
+    text = _status_label(run.status, L)
+    if len(run.attempts) > 1:
+        text += f" ({L['attempts']} {len(run.attempts)})"
+    detail = (run.detail or "").strip()
+    return f"{text}: {detail}" if detail else text
+
+
+def target_detail(
+    s: SystemResult,
+    L: Mapping[str, str],
+    clock: Clock,
+    runs: Mapping[str, StepRun],
+    steps: list[Mapping[str, Any]],
+) -> str:
+    """Achieved vs target and the measuring / recovering step, for a system's target deviations."""
+    lines = []
+
+    def title(sid: str | None) -> str:
+        run = runs.get(sid or "")
+        return f"{run.title} [{sid}]" if run and run.title != sid else str(sid)
+
+    if s.rto_status == "missed":
+        over = dur(-s.rto_margin) if s.rto_margin is not None else None
+        lines.append(
+            f"RTO {L['achieved_vs_target']}: {dur(s.rto_achieved)} / {dur(s.rto_target)}"
+            + (f" ({L['over_by']} {over})" if over else "")
+            + f"; {L['recovered_by']}: {title(s.recovered_by)} @ {clock.full(s.recovered_ts)}"
+        )
+    elif s.rto_status == "not-achieved":
+        recovering = [str(st["id"]) for st in steps if s.id in (st.get("recovers") or ())]
+        lines.append(f"RTO {L['target_word']} {dur(s.rto_target) or '—'}: {L['not_recovered']}")
+        for sid in recovering:
+            lines.append(f"{L['recovering_step']}: {title(sid)} — {_step_outcome(runs.get(sid), L)}")
+        if not recovering:
+            lines.append(L["no_recovering_step"])
+    if s.rpo_status in ("missed", "unmeasured"):
+        measuring = [s.rpo_by] if s.rpo_by else [str(st["id"]) for st in steps if s.id in (st.get("rpo_of") or ())]
+        if s.rpo_status == "missed":
+            over = dur(-s.rpo_margin) if s.rpo_margin is not None else None
+            lines.append(
+                f"RPO {L['achieved_vs_target']}: {dur(s.rpo_achieved)} / {dur(s.rpo_target)}"
+                + (f" ({L['over_by']} {over})" if over else "")
+                + (f"; {L['data_timestamp']}: {clock.full(s.data_timestamp)}" if s.data_timestamp else "")
+            )
+        else:
+            lines.append(f"RPO {L['target_word']} {dur(s.rpo_target) or '—'}: {L['v_unmeasured']}")
+        for sid in measuring:
+            lines.append(f"{L['rpo_measured_by']}: {title(sid)} — {_step_outcome(runs.get(sid), L)}")
+        if not measuring:
+            lines.append(L["no_measuring_step"])
+    return "\n".join(lines)
+
+
 def _evaluation(
-    events: Events, evaluation: Evaluation, devs: list[Deviation], summary: Mapping[str, Any], clock: Clock
+    events: Events,
+    evaluation: Evaluation,
+    devs: list[Deviation],
+    summary: Mapping[str, Any],
+    clock: Clock,
+    L: Mapping[str, str],
+    auto_acks: int,
 ) -> dict[str, Any]:
     counts = {sev: sum(1 for d in devs if d.severity == sev) for sev in ("high", "medium", "low")}
     if counts["high"] or summary["status"] != "complete":
@@ -145,13 +246,36 @@ def _evaluation(
     steps = summary["steps"]
     return {
         "verdict": verdict,
+        "verdict_text": L["verdict_" + verdict] + (L["verdict_auto_suffix"] if auto_acks else ""),
         "rto_met": f"{sum(1 for s in with_rto if s.rto_met)} / {len(with_rto)}",
         "rpo_met": f"{sum(1 for s in with_rpo if s.rpo_met)} / {len(with_rpo)}",
         "steps_ok": f"{steps.get('ok', 0)} / {sum(steps.values())}",
         "deviations": f"{counts['high']} / {counts['medium']} / {counts['low']}",
-        "opinions": _note_rows(events, clock, ("evaluation",)),
+        "opinions": _note_rows(events, clock, ("evaluation",), closing=None),
         "hotwash": _note_rows(events, clock, ("observation",)),
     }
+
+
+def table_order(runs: list[StepRun], snap: Mapping[str, Any]) -> list[StepRun]:
+    """The timeline table's rows: main steps grouped by phase (phases in the order the scenario
+    first names them), each phase's steps in scenario order; rollback steps last, in scenario order."""
+    specs = [*(snap.get("steps") or []), *(snap.get("rollback") or [])]
+    position = {str(s["id"]): i for i, s in enumerate(specs)}
+    phase_rank: dict[str | None, int] = {}
+    for spec in snap.get("steps") or []:
+        phase_rank.setdefault(spec.get("phase"), len(phase_rank))
+    for run in runs:  # steps the snapshot does not know (an old journal): after the known ones
+        if not run.rollback:
+            phase_rank.setdefault(run.phase, len(phase_rank))
+    unknown = len(position)
+
+    def key(item: tuple[int, StepRun]) -> tuple[int, int, int, int]:
+        i, run = item
+        if run.rollback:
+            return (1, 0, position.get(run.id, unknown), i)
+        return (0, phase_rank[run.phase], position.get(run.id, unknown), i)
+
+    return [run for _, run in sorted(enumerate(runs), key=key)]
 
 
 def scenario_order(evaluation: Evaluation, runs: list[StepRun]) -> Evaluation:
@@ -177,6 +301,7 @@ def _corrective(
         "actions": actions.item_rows([i for i in items if i.kind == "action"], clock, L),
         "previous": actions.previous_actions(events, previous, clock, L),
         "trend": actions.trend(events, previous, clock) if previous else None,
+        "closings": _note_rows(events, clock, (), closing=True),
         "add_command": f'drill note {run_dir} --kind action --text "…" --owner TEAM --due YYYY-MM-DD',
         "close_command": f'drill note {run_dir} --closes A-1 --text "…"',
     }
@@ -204,12 +329,15 @@ def build_view(
     specs = step_specs(events)
     plan = planned_schedule(specs)
     teams = snap.get("teams") or {}
-    rows = [_step_row(run, clock, L, plan.get(run.id), teams) for run in runs]
+    rows = [_step_row(run, clock, L, plan.get(run.id), teams) for run in table_order(runs, snap)]
     finished = summary["status"] != "running"
     devs = all_deviations(runs, specs, evaluation, finished=finished)
     ok = summary["status"] == "complete" and summary["exit_code"] in (0, None) and evaluation.all_met
     where = run_dir or "RUN_DIR"
     titles = {r.id: r.title for r in runs}
+    by_id = {r.id: r for r in runs}
+    scenario_steps = list(snap.get("steps") or [])
+    ack_counts = _ack_counts(runs, L)
     view: dict[str, Any] = {
         "L": L,
         "lang": lang,
@@ -233,8 +361,19 @@ def build_view(
         "systems": [_system_row(s, clock, L, titles) for s in evaluation.systems.values()],
         "steps": rows,
         "acks": _ack_rows(runs, clock, L),
-        "deviations": [_deviation_row(d, L, (specs.get(d.ref) or {}).get("expect")) for d in devs],
-        "evaluation": _evaluation(events, evaluation, devs, summary, clock),
+        "deviations": [
+            _deviation_row(
+                d,
+                L,
+                (specs.get(d.ref) or {}).get("expect"),
+                target_detail(evaluation.systems[d.ref], L, clock, by_id, scenario_steps)
+                if d.ref in evaluation.systems and any(k.startswith(("d_rto", "d_rpo")) for k in d.kinds)
+                else None,
+            )
+            for d in devs
+        ],
+        "ack_counts": ack_counts,
+        "evaluation": _evaluation(events, evaluation, devs, summary, clock, L, ack_counts["auto"]),
         "corrective": _corrective(events, previous or [], clock, L, where),
         "signoffs": sections.signoffs(snap, L),
         "integrity": annex.integrity(events, Path(run_dir) if run_dir else None, summary["journal_head"]),

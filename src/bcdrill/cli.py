@@ -351,7 +351,7 @@ def _build_record_parsers(sub: Any) -> None:
         description="Add a note to a run's journal (during the run or after it).",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--text", required=True)
+    p.add_argument("--text", required=True, help="what was found, decided, observed or evaluated")
     p.add_argument(
         "--kind", choices=["finding", "action", "observation", "evaluation"], default="observation"
     )
@@ -430,15 +430,27 @@ def _build_lab_parsers(sub: Any) -> None:
     )
     lab_sub.add_parser("down", help="stop every lab process")
     lab_sub.add_parser("status", help="show each instance, its role and replication lag")
-    ctl = lab_sub.add_parser("ctl", help="control the lab (used by the lab's playbooks)")
-    ctl.add_argument("ctl_args", nargs=argparse.REMAINDER)
+    ctl = lab_sub.add_parser(
+        "ctl",
+        help="control the lab (used by the lab's playbooks)",
+        description="Control the running lab: status, newest, promote, demote, outage, isolate, "
+        "stop-replication, start-replication, freeze, role, switch, switchback, wait-sync, consistency, "
+        "write, set-lag. `drill lab ctl COMMAND --help` describes each; docs/lab.md has examples.",
+    )
+    ctl.add_argument("ctl_args", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS]", help="a lab command")
     p.set_defaults(func=cmd_lab)
 
     p = sub.add_parser(
-        "demo", help="lab up + the reference annual drill + report, in one command", epilog=EPILOG
+        "demo",
+        help="lab up + the reference annual drill + report, in one command",
+        description="Start the built-in lab, run scenarios/annual-drill.yaml on it with --auto-ack, write the "
+        "reports, stop the lab, and print the per-system RTO/RPO table and the report's path.",
+        epilog=EPILOG,
     )
-    p.add_argument("--lab-dir", metavar="DIR")
-    p.add_argument("--run-dir", metavar="DIR")
+    p.add_argument(
+        "--lab-dir", metavar="DIR", help="lab state directory (default $BCDRILL_LAB_DIR or ./.lab)"
+    )
+    p.add_argument("--run-dir", metavar="DIR", help="run directory (default runs/annual-drill/<UTC time>/)")
     p.add_argument("--fault", action="append", metavar="KIND=ARG", help="as for `drill lab up`")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
     p.set_defaults(func=cmd_demo)

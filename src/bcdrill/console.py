@@ -27,6 +27,8 @@ class ConsoleListener:
         isatty = getattr(self.stream, "isatty", None)
         self.colour = bool(isatty and isatty())
         self.targets: dict[tuple[str, str], float] = {}  # (system, "rto"|"rpo") -> target seconds
+        self.manual: set[str] = set()  # manual steps that wait for `drill ack` (no terminal, no auto-ack)
+        self.run_dir = "RUN_DIR"
 
     def _paint(self, text: str, status: str) -> str:
         code = _COLOURS.get(status)
@@ -42,6 +44,10 @@ class ConsoleListener:
         event = r.get("event")
         if event == "step.started":
             extra = f" (attempt {r['attempt']})" if r.get("attempt", 1) > 1 else ""
+            if r["step"] in self.manual:
+                extra += (
+                    f" — waiting for: drill ack {self.run_dir} {r['step']} --by NAME [--fail] [--note TEXT]"
+                )
             return f"  → {r['step']}{extra}"
         if event == "step.finished":
             status = str(r.get("status"))
@@ -56,6 +62,7 @@ class ConsoleListener:
             return self._measured(r, "rpo", f"{r['system']} RPO")
         if event == "run.started":
             self._remember_targets(r)
+            self._remember_manual(r)
         if event in ("run.started", "run.resumed"):
             return f"{event} {r.get('scenario') or ''}".rstrip()
         if event == "run.interrupted":
@@ -63,6 +70,13 @@ class ConsoleListener:
         if event == "run.finished":
             return f"run {r.get('status')} (exit {r.get('exit_code')})"
         return None
+
+    def _remember_manual(self, r: dict[str, Any]) -> None:
+        if r.get("auto_ack") or r.get("interactive") or r.get("dry_run"):
+            return
+        self.run_dir = str(r.get("run_dir") or "RUN_DIR")
+        steps = (r.get("snapshot") or {}).get("steps") or []
+        self.manual = {str(s["id"]) for s in steps if s.get("kind") == "manual"}
 
     def _remember_targets(self, r: dict[str, Any]) -> None:
         systems = (r.get("snapshot") or {}).get("systems") or {}

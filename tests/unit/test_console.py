@@ -26,3 +26,22 @@ def test_a_missed_target_is_not_shown_as_a_success() -> None:
         "09:00:00   ✔ c recovered, RTO 5.0s",
         "09:00:00   ✔ a RPO 10m 00.5s (target 1h 00m 00s)",
     ]
+
+
+def test_a_manual_step_waiting_for_drill_ack_says_how_to_confirm_it() -> None:
+    snapshot = {"steps": [{"id": "verify", "kind": "manual"}, {"id": "restore", "kind": "run"}]}
+    ts = "2026-05-01T09:00:00.000000Z"
+    started = {"event": "run.started", "ts": ts, "scenario": "s", "snapshot": snapshot, "run_dir": "/runs/r1"}
+    lines = []
+    for extra in ({}, {"auto_ack": True}):
+        out = io.StringIO()
+        console = ConsoleListener(out)
+        console.on_event({**started, **extra})
+        console.on_event({"event": "step.started", "ts": ts, "step": "restore", "attempt": 1})
+        console.on_event({"event": "step.started", "ts": ts, "step": "verify", "attempt": 1})
+        lines.append(out.getvalue().splitlines()[1:])
+    assert lines[0] == [
+        "09:00:00   → restore",
+        "09:00:00   → verify — waiting for: drill ack /runs/r1 verify --by NAME [--fail] [--note TEXT]",
+    ]
+    assert lines[1] == ["09:00:00   → restore", "09:00:00   → verify"]

@@ -15,7 +15,7 @@ from bcdrill.acks import add_note
 from bcdrill.errors import RunDirError
 from bcdrill.journal import read_journal
 from bcdrill.render import render, write_reports
-from bcdrill.render.gantt import MAX_STEP_ROWS, ROWS_PER_CHART
+from bcdrill.render.gantt import MAX_STEP_ROWS, ROW_H, ROWS_PER_CHART
 
 
 def _with_notes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -54,8 +54,8 @@ def test_html_has_the_eleven_sections_with_real_content() -> None:
         "timeline": ["Asia/Shanghai (UTC+08:00)", "隔离生产与灾备网络", "08:35:00", "李四"],
         "results": ["3h 00m 00s", "BREACH", "not achieved", "unmeasured", "How RPO was measured", "契约"],
         "deviations": ["high", "medium", "low", "mail-up", "retried", "replica lagging", "Severity rule"],
-        "evaluation": ["OBJECTIVES NOT MET", "核心系统达标；邮件需整改。", "郑十", "已更新"],
-        "actions": ["A-1", "复核邮件 DNS TTL", "2026-06-30", "open", "A-2", "closed", "F-1"],
+        "evaluation": ["OBJECTIVES NOT MET", "核心系统达标；邮件需整改。", "郑十"],
+        "actions": ["A-1", "复核邮件 DNS TTL", "2026-06-30", "open", "A-2", "closed", "F-1", "已更新"],
         "signoffs": ["Drill commander", "张三", "IT head", "Risk and compliance", "Evaluator", "Signature"],
         "annex": [
             "drill verify /runs/r1",
@@ -113,7 +113,8 @@ def test_three_hundred_steps_make_a_readable_gantt() -> None:
     charts = re.findall(r'<svg [^>]*class="gantt"[^>]*height="(\d+)"', html)
     rows = 300 + 6  # steps and phase headers
     assert len(charts) == -(-rows // ROWS_PER_CHART)  # cut into page-sized charts
-    assert all(int(h) <= 40 + ROWS_PER_CHART * 20 for h in charts)  # each fits an A4 page
+    assert all(int(h) <= 40 + ROWS_PER_CHART * ROW_H for h in charts)  # each fits an A4 page
+    assert 40 + ROWS_PER_CHART * ROW_H <= 1400  # 1000 wide on A4 (188 x 269 mm printable)
     assert html.count('class="bar actual') == 300 and html.count('class="bar planned"') == 300
     assert html.count('class="fail"') == len([i for i in range(300) if i % 37 == 0])
     assert "步骤 299 / step 299" in html
@@ -193,3 +194,139 @@ def test_note_closes_an_action(tmp_path: Path) -> None:
     events = read_journal(run / "journal.jsonl")
     assert events[-1]["closes"] == "A-1"
     assert "| A-1 | fix TTL | tech | 2026-06-30 | closed | done |" in str(render(events, "md", "en"))
+
+
+def _auto_acked() -> list[dict[str, Any]]:
+    events = reference_events()
+    for ev in events:
+        if ev["event"] == "manual.acknowledged":
+            ev.update(by="auto", via="auto", note=None)
+    return events
+
+
+def test_auto_acknowledged_confirmations_are_flagged() -> None:
+    for lang, banner, counts, suffix in (
+        ("en", "2 manual confirmation(s) were given automatically", "by people 0 / automatic 2",
+         "business verification not evidenced (auto-acknowledged)"),
+        ("zh", "有 2 项人工确认为自动确认", "人工 0 项 / 自动 2 项", "业务验证无证据（自动确认）"),
+    ):
+        html = str(render(_auto_acked(), "html", lang))
+        sec = _sections(html)
+        header = html.split('<section id="identity">')[0]
+        assert banner in header and suffix in header
+        assert counts in sec["identity"] and suffix in sec["evaluation"]
+        md = str(render(_auto_acked(), "md", lang))
+        assert banner in md.split("##")[0] and counts in md and md.count(suffix) == 2
+    plain = str(render(reference_events(), "html", "en"))
+    assert "automatically" not in plain and "by people 2 / automatic 0" in plain
+    assert "not evidenced" not in plain
+
+
+def test_signoffs_cover_every_verifying_department_and_the_declarer() -> None:
+    events = reference_events()
+    snap = events[0]["snapshot"]
+    snap["teams"]["office"] = {"id": "office", "title": "办公室"}
+    snap["participants"] = [
+        {"name": "王总", "team": "ops", "role": "BCP 领导小组组长 / BCP leadership (declares)"},
+        {"name": "张三", "team": "tech", "role": "演练总指挥 / drill commander"},
+        {"name": "李四", "team": "tech", "role": "灾备支持组 / DR support team lead"},
+        {"name": "赵六", "team": "ops", "role": "个险业务验证 / individual business verifier"},
+        {"name": "吴九", "team": "office", "role": "邮件与官网验证 / mail and website verifier"},
+        {"name": "钱一", "team": "ops", "role": "coordinator"},  # ops owns manual steps
+        {"name": "郑十", "team": "ops", "role": "评估员 / evaluator"},
+    ]
+    sec = _sections(str(render(events, "html", "en")))["signoffs"]
+    rows = re.findall(r"(Drill commander|IT head|Business owner|Risk and compliance|Evaluator)\s.*?\s(\S+)\s*$",
+                      sec, flags=re.M)
+    md = str(render(events, "md", "en")).split("## 10. Sign-offs")[1].split("## 11.")[0]
+    business = [line.split(" | ")[1] for line in md.splitlines() if line.startswith("| Business owner")]
+    assert business == ["王总", "赵六", "吴九", "钱一"]  # the declarer first, then scenario order
+    assert "| Drill commander (演练总指挥 / drill commander) | 张三 |" in md
+    assert "| Evaluator (评估员 / evaluator) | 郑十 |" in md
+    assert "| IT head | " in md and "| Risk and compliance | " in md  # blank lines kept
+    assert "李四" not in md  # DR support is neither a verifier nor a manual-step team
+    assert rows is not None
+
+
+def test_target_deviations_say_achieved_target_and_step() -> None:
+    md = str(render(reference_events(), "md", "en"))
+    rows = {line.split(" | ")[1]: line for line in md.splitlines() if line.startswith("| **")}
+    esales = rows["E-销系统 (`e-sales`)"]
+    assert "RTO achieved / target: 1h 30m 00s / 1h 00m 00s (over by 30m 00.0s)" in esales
+    assert "Recovered by: E-销系统切换 [esales-up]" in esales
+    assert "RPO achieved / target: 20m 00.0s / 15m 00.0s" in esales and "esales-rpo — ok" in esales
+    mail = rows["邮件服务器 (`mail`)"]
+    assert "not recovered" in mail and "邮件服务器切换 [mail-up] — timed out: no SMTP banner within 10m" in mail
+    assert "No step of the scenario measures" in rows["公司官网 (`website`)"]
+    zh = str(render(reference_events(), "md", "zh"))
+    assert "RTO 实际 / 目标: 1h 30m 00s / 1h 00m 00s" in zh
+
+
+def test_gantt_axis_covers_the_actual_span_not_the_plan() -> None:
+    events = _big(3)  # 3 steps of 8 s, run over at 30 s
+    events[0]["snapshot"]["steps"][0]["expect"] = 1800.0  # a 30 min manual step
+    svg = str(render(events, "html", "en")).split('class="gantt"')[1].split("</svg>")[0]
+    actual = [float(w) for w in re.findall(r'class="bar actual [a-z_]+" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', svg)]
+    assert len(actual) == 3 and min(actual) > 100  # 8 s of a ~23 s axis, not a sliver of 30 min
+    assert "▸" in svg  # the 30 min plan is cut at the axis end
+    ticks = re.findall(r'class="tick"[^>]*>([^<]+)<', svg)
+    assert ticks and all(t.count(":") == 2 for t in ticks)  # second ticks, not half-hours
+
+
+def test_gantt_labels_wrap_instead_of_cutting() -> None:
+    from bcdrill.render.gantt import wrap
+
+    title = "演练前检查：两中心实例在线、复制正常 / Pre-check both sites and replication"
+    assert wrap(title) == ("演练前检查：两中心实例在线、复制正常 /", "Pre-check both sites and replication")
+    assert wrap("short") == ("short", "")
+    first, second = wrap("x" * 200)
+    assert len(first) == 62 and second.endswith("…")
+    events = reference_events()
+    events[0]["snapshot"]["steps"][1]["title"] = title
+    html = str(render(events, "html", "en"))
+    assert "Pre-check both sites and replication</tspan>" in html
+
+
+def test_timeline_table_groups_phases_in_scenario_order() -> None:
+    html = str(render(reference_events(), "html", "en"))
+    table = html.split('class="grid steps"')[1].split("</table>")[0]
+    phases = re.findall(r'<tr class="phase"><td colspan="8">([^<]+)</td>', table)
+    assert phases == ["启动", "切换", "验证", "业务验证", "收尾"]  # each once, scenario order
+    assert "Rows are grouped by phase" in html
+
+
+def test_zh_cells_do_not_break_inside_words_and_digests_are_short() -> None:
+    html = str(render(reference_events(), "html", "zh"))
+    css = html.split("<style>")[1].split("</style>")[0]
+    assert re.search(r"td\.verdict[^{]*\.sev[^{]*\{[^}]*white-space: nowrap", css)
+    assert re.search(r"thead th \{[^}]*word-break: keep-all", css)
+    digest = log_digest("isolate")
+    assert f'<code class="digest" title="SHA-256 {digest}">{digest[:12]}</code>' in html
+    assert f'<code class="hash">{digest}</code>' in html  # the annex keeps the full digest
+    assert re.search(r"code\.hash \{[^}]*monospace[^}]*word-break: break-all", css)
+    assert not re.search(r"code\.ev \{[^}]*break-all", css)  # log paths do not break mid-word
+
+
+def test_html_layout_wraps_toc_and_scrolls_wide_tables() -> None:
+    html = str(render(reference_events(), "html", "en"))
+    toc = html.split('<nav class="toc">')[1].split("</nav>")[0]
+    assert "</a> <a" in toc  # a break opportunity between the entries
+    assert html.count('<div class="tw"><table class="grid') == html.count('<table class="grid')
+
+
+def test_notes_without_author_and_closing_notes() -> None:
+    b = JournalBuilder()
+    b.records = reference_events()
+    b.add("note", 12300.0, kind="action", text="复核 DNS TTL", owner="tech", due="2026-06-30", id="a1")
+    b.add("note", 12310.0, kind="evaluation", text="达标", id="a2")  # no --by
+    b.add("note", 12320.0, kind="observation", text="切换指令需更清楚", id="a3")
+    b.add("note", 12330.0, kind="observation", text="TTL 已改为 60s", by="王五", closes="A-1", id="a4")
+    for lang in ("en", "zh"):
+        html = str(render(b.records, "html", lang))
+        md = str(render(b.records, "md", lang))
+        assert "— ," not in html and "— ," not in md
+        sec = _sections(html)
+        assert "TTL 已改为 60s" not in sec["evaluation"] and "切换指令需更清楚" in sec["evaluation"]
+        assert "TTL 已改为 60s" in sec["actions"] and "王五" in sec["actions"]
+        hotwash = md.split("### ")[md.split("### ").index(next(p for p in md.split("### ") if p.startswith(("Hotwash", "复盘"))))]
+        assert "TTL 已改为 60s" not in hotwash

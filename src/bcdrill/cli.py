@@ -443,8 +443,8 @@ def _build_lab_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "demo",
         help="lab up + the reference annual drill + report, in one command",
-        description="Start the built-in lab, run scenarios/annual-drill.yaml on it with --auto-ack, write the "
-        "reports, stop the lab, and print the per-system RTO/RPO table and the report's path.",
+        description="Start the built-in lab, run scenarios/annual-drill.yaml on it with --auto-ack, write "
+        "the reports, stop the lab, and print the per-system RTO/RPO table and the report's path.",
         epilog=EPILOG,
     )
     p.add_argument(

@@ -62,17 +62,17 @@ def run_demo(*, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path |
 
 def results_table(summary: dict[str, Any]) -> str:
     """The per-system RTO/RPO table printed at the end of the demo."""
-    rows = [("system", "RTO target", "RTO achieved", "", "RPO target", "RPO achieved", "")]
+    rows = [("system", "RTO target", "RTO achieved", "verdict", "RPO target", "RPO achieved", "verdict")]
     for system, r in summary["systems"].items():
         rows.append(
             (
                 system,
                 format_duration(r["rto_target"]),
-                format_duration(r["rto_achieved"]) if r["rto_achieved"] is not None else "not achieved",
-                _verdict(r["rto_met"], r["rto_target"]),
+                format_duration(r["rto_achieved"]) if r["rto_achieved"] is not None else "-",
+                _VERDICTS.get(r.get("rto_status"), ""),
                 format_duration(r["rpo_target"]),
-                format_duration(r["rpo_achieved"]) if r["rpo_achieved"] is not None else "unmeasured",
-                _verdict(r["rpo_met"], r["rpo_target"]),
+                format_duration(r["rpo_achieved"]) if r["rpo_achieved"] is not None else "-",
+                _VERDICTS.get(r.get("rpo_status"), ""),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -80,7 +80,4 @@ def results_table(summary: dict[str, Any]) -> str:
     return "\n".join([f"Drill {summary['scenario']}: {summary['status']}", *lines])
 
 
-def _verdict(met: bool | None, target: float | None) -> str:
-    if target is None:
-        return ""
-    return "met" if met else "BREACH"
+_VERDICTS = {"met": "met", "missed": "BREACH", "not-achieved": "NOT ACHIEVED", "unmeasured": "UNMEASURED"}

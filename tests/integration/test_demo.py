@@ -68,5 +68,5 @@ def test_demo_with_failure_switches_shows_the_breaches(tmp_path: Path) -> None:
     core = systems["core-individual"]
     assert core["rpo_met"] is False and 44 * 60 <= core["rpo_achieved"] <= 47 * 60
     assert systems["core-group"]["rto_met"] and systems["core-group"]["rpo_met"]
-    assert "BREACH" in result.stdout and "not achieved" in result.stdout
+    assert "BREACH" in result.stdout and "NOT ACHIEVED" in result.stdout
     assert lab_processes(lab_dir) == []

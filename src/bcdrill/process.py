@@ -147,10 +147,13 @@ def _supervise(
     os.set_blocking(pipe, False)
     pidfd = _pidfd(proc.pid)
     try:
-        status = _watch(proc, pipe, pidfd, out, deadline, cancel)
+        status, pipe_open = _watch(proc, pipe, pidfd, out, deadline, cancel)
         if status != "exited":
             stop_all(proc, tag, grace)
-        _drain(pipe, out, time.monotonic() + DRAIN)
+        if pipe_open:  # background children may still write: read what comes, for a short while
+            _drain(pipe, out, time.monotonic() + DRAIN)
+        else:
+            out.feed(b"", final=True)
         return status
     finally:
         if pidfd is not None:
@@ -171,17 +174,18 @@ def _watch(
     out: _Output,
     deadline: float | None,
     cancel: threading.Event,
-) -> ProcessStatus:
-    """Read output until the process exits; return early on deadline or cancel."""
+) -> tuple[ProcessStatus, bool]:
+    """Read output until the process exits; return early on deadline or cancel. Also says whether
+    the output pipe is still open (a background child may hold it)."""
     pipe_open = True
     while True:
         if cancel.is_set():
-            return "cancelled"
+            return "cancelled", pipe_open
         timeout = POLL_CANCEL
         if deadline is not None:
             timeout = min(timeout, deadline - time.monotonic())
             if timeout <= 0:
-                return "timeout"
+                return "timeout", pipe_open
         fds = [fd for fd in ((pipe if pipe_open else None), pidfd) if fd is not None]
         if not fds:  # no pidfd and the pipe is closed: fall back to a bounded wait
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -191,7 +195,7 @@ def _watch(
             if pipe_open and pipe in ready:
                 pipe_open = _read(pipe, out)
         if proc.poll() is not None:
-            return "exited"
+            return "exited", pipe_open
 
 
 def _read(pipe: int, out: _Output) -> bool:

@@ -9,6 +9,7 @@ secrets with `--var` instead), `journal.jsonl`, `logs/<step>.log`, `artifacts/`,
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,23 +68,28 @@ class StepLog:
         self.path = run_dir / self.relpath
         self._redactor = redactor
         self._lock = threading.Lock()
-        self._fh = self.path.open("ab+", buffering=0)
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         self._digest = hashlib.sha256()
-        self._fh.seek(0)
-        for block in iter(lambda: self._fh.read(1 << 20), b""):
-            self._digest.update(block)
+        if os.fstat(self._fd).st_size:  # an earlier attempt's output: part of the file's digest
+            with open(self.path, "rb") as earlier:
+                for block in iter(lambda: earlier.read(1 << 20), b""):
+                    self._digest.update(block)
 
     def write(self, text: str) -> None:
         data = self._redactor.mask(text).encode("utf-8", errors="replace")
         with self._lock:
-            if self._fh.closed:
+            if self._fd is None:
                 return  # output that arrives after the step ended is dropped
-            self._fh.write(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
             self._digest.update(data)
 
     def close(self) -> None:
         with self._lock:
-            self._fh.close()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def sha256(self) -> str:
         with self._lock:

@@ -206,8 +206,12 @@ def _auto_acked() -> list[dict[str, Any]]:
 
 def test_auto_acknowledged_confirmations_are_flagged() -> None:
     for lang, banner, counts, suffix in (
-        ("en", "2 manual confirmation(s) were given automatically", "by people 0 / automatic 2",
-         "business verification not evidenced (auto-acknowledged)"),
+        (
+            "en",
+            "2 manual confirmation(s) were given automatically",
+            "by people 0 / automatic 2",
+            "business verification not evidenced (auto-acknowledged)",
+        ),
         ("zh", "有 2 项人工确认为自动确认", "人工 0 项 / 自动 2 项", "业务验证无证据（自动确认）"),
     ):
         html = str(render(_auto_acked(), "html", lang))
@@ -236,8 +240,7 @@ def test_signoffs_cover_every_verifying_department_and_the_declarer() -> None:
         {"name": "郑十", "team": "ops", "role": "评估员 / evaluator"},
     ]
     sec = _sections(str(render(events, "html", "en")))["signoffs"]
-    rows = re.findall(r"(Drill commander|IT head|Business owner|Risk and compliance|Evaluator)\s.*?\s(\S+)\s*$",
-                      sec, flags=re.M)
+    assert "吴九" in sec and "王总" in sec
     md = str(render(events, "md", "en")).split("## 10. Sign-offs")[1].split("## 11.")[0]
     business = [line.split(" | ")[1] for line in md.splitlines() if line.startswith("| Business owner")]
     assert business == ["王总", "赵六", "吴九", "钱一"]  # the declarer first, then scenario order
@@ -245,7 +248,6 @@ def test_signoffs_cover_every_verifying_department_and_the_declarer() -> None:
     assert "| Evaluator (评估员 / evaluator) | 郑十 |" in md
     assert "| IT head | " in md and "| Risk and compliance | " in md  # blank lines kept
     assert "李四" not in md  # DR support is neither a verifier nor a manual-step team
-    assert rows is not None
 
 
 def test_target_deviations_say_achieved_target_and_step() -> None:
@@ -256,7 +258,9 @@ def test_target_deviations_say_achieved_target_and_step() -> None:
     assert "Recovered by: E-销系统切换 [esales-up]" in esales
     assert "RPO achieved / target: 20m 00.0s / 15m 00.0s" in esales and "esales-rpo — ok" in esales
     mail = rows["邮件服务器 (`mail`)"]
-    assert "not recovered" in mail and "邮件服务器切换 [mail-up] — timed out: no SMTP banner within 10m" in mail
+    assert (
+        "not recovered" in mail and "邮件服务器切换 [mail-up] — timed out: no SMTP banner within 10m" in mail
+    )
     assert "No step of the scenario measures" in rows["公司官网 (`website`)"]
     zh = str(render(reference_events(), "md", "zh"))
     assert "RTO 实际 / 目标: 1h 30m 00s / 1h 00m 00s" in zh
@@ -266,7 +270,10 @@ def test_gantt_axis_covers_the_actual_span_not_the_plan() -> None:
     events = _big(3)  # 3 steps of 8 s, run over at 30 s
     events[0]["snapshot"]["steps"][0]["expect"] = 1800.0  # a 30 min manual step
     svg = str(render(events, "html", "en")).split('class="gantt"')[1].split("</svg>")[0]
-    actual = [float(w) for w in re.findall(r'class="bar actual [a-z_]+" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', svg)]
+    actual = [
+        float(w)
+        for w in re.findall(r'class="bar actual [a-z_]+" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', svg)
+    ]
     assert len(actual) == 3 and min(actual) > 100  # 8 s of a ~23 s axis, not a sliver of 30 min
     assert "▸" in svg  # the 30 min plan is cut at the axis end
     ticks = re.findall(r'class="tick"[^>]*>([^<]+)<', svg)
@@ -328,5 +335,7 @@ def test_notes_without_author_and_closing_notes() -> None:
         sec = _sections(html)
         assert "TTL 已改为 60s" not in sec["evaluation"] and "切换指令需更清楚" in sec["evaluation"]
         assert "TTL 已改为 60s" in sec["actions"] and "王五" in sec["actions"]
-        hotwash = md.split("### ")[md.split("### ").index(next(p for p in md.split("### ") if p.startswith(("Hotwash", "复盘"))))]
+        hotwash = md.split("### ")[
+            md.split("### ").index(next(p for p in md.split("### ") if p.startswith(("Hotwash", "复盘"))))
+        ]
         assert "TTL 已改为 60s" not in hotwash

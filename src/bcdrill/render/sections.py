@@ -141,7 +141,9 @@ LEADER_NEEDLES = ("leader", "组长", "bcp", "领导")
 def _role_key(role: str) -> str | None:
     """The first sign-off role whose words appear in `role` (business verifiers count as owners)."""
     for key, needles in SIGNOFF_ROLES:
-        if any(n in role for n in needles) or (key == "so_business" and any(n in role for n in BUSINESS_NEEDLES)):
+        if any(n in role for n in needles) or (
+            key == "so_business" and any(n in role for n in BUSINESS_NEEDLES)
+        ):
             return key
     return None
 
@@ -162,7 +164,9 @@ def signoffs(snap: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, An
     for i, p in enumerate(people):
         role = str(p.get("role") or "").lower()
         key = _role_key(role)
-        declarer = bool(declarer_team) and p.get("team") == declarer_team and any(n in role for n in LEADER_NEEDLES)
+        declarer = (
+            bool(declarer_team) and p.get("team") == declarer_team and any(n in role for n in LEADER_NEEDLES)
+        )
         if key is None and (declarer or p.get("team") in manual_teams):
             key = "so_business"
         if key is not None:

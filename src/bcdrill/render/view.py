@@ -207,7 +207,9 @@ def target_detail(
         if not recovering:
             lines.append(L["no_recovering_step"])
     if s.rpo_status in ("missed", "unmeasured"):
-        measuring = [s.rpo_by] if s.rpo_by else [str(st["id"]) for st in steps if s.id in (st.get("rpo_of") or ())]
+        measuring = (
+            [s.rpo_by] if s.rpo_by else [str(st["id"]) for st in steps if s.id in (st.get("rpo_of") or ())]
+        )
         if s.rpo_status == "missed":
             over = dur(-s.rpo_margin) if s.rpo_margin is not None else None
             lines.append(

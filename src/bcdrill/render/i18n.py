@@ -154,7 +154,7 @@ _ZH: dict[str, str] = {
     "rpo_achieved": "RPO 实际",
     "margin": "余量",
     "verdict": "判定",
-    "recovered_by": "恢复步骤",
+    "recovered_by": "恢复完成于",
     "data_timestamp": "灾备端最新数据时间",
     "no_systems": "场景未列出系统。",
     "timeline": "步骤",

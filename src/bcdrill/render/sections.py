@@ -130,7 +130,8 @@ def organisation(snap: Mapping[str, Any], runs: list[StepRun]) -> dict[str, Any]
         for p in people
     ]
     named = {p["name"] for p in people}
-    confirmers = sorted({a.by for r in runs for a in r.acks if a.by and a.by not in named})
+    automatic = {"auto", "auto (dry run)"}  # not people: the auto-ack banner says so
+    confirmers = sorted({a.by for r in runs for a in r.acks if a.by and a.by not in named | automatic})
     return {"teams": rows, "participants": participants, "confirmers": confirmers, "owner": snap.get("owner")}
 
 

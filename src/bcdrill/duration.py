@@ -39,10 +39,12 @@ def format_duration(seconds: float | None) -> str:
         return f"{sign}{tenths:.1f}s"
     if tenths < 3600:
         m, rest = divmod(tenths, 60)
+        if rest == int(rest):  # a whole number of seconds (a target, typically): `30m 00s`, not `30m 00.0s`
+            return f"{sign}{int(m)}m {int(rest):02d}s"
         return f"{sign}{int(m)}m {rest:04.1f}s"
     h, rest = divmod(max(s, 3600.0), 3600)  # whole seconds, truncated (never rounds up to 60)
     m, rest = divmod(rest, 60)
     if h < 24:
         return f"{sign}{int(h)}h {int(m):02d}m {int(rest):02d}s"
     d, h = divmod(h, 24)
-    return f"{sign}{int(d)}d {int(h)}h {int(m):02d}m"
+    return f"{sign}{int(d)}d {int(h):02d}h {int(m):02d}m"

@@ -59,11 +59,11 @@ def test_text(plan: Plan) -> None:
     text = render_plan(plan, "text")
     assert "Plan: plan-test — Plan test (lab)" in text
     assert "Note: 1 steps have no expect and count as 0s: notes" in text
-    assert "Critical path (30m 00.0s): declare -> promote -> core-up" in text
-    assert "  core (Core): projected 25m 00.0s, target 1h 00m 00s — within target, margin 35m 00.0s" in text
-    assert "  mail (Mail): projected 15m 00.0s, target 10m 00.0s — BREACH predicted, margin -5m 00.0s" in text
+    assert "Critical path (30m 00s): declare -> promote -> core-up" in text
+    assert "  core (Core): projected 25m 00s, target 1h 00m 00s — within target, margin 35m 00s" in text
+    assert "  mail (Mail): projected 15m 00s, target 10m 00s — BREACH predicted, margin -5m 00s" in text
     assert "web-up (run): SKIPPED (when is false)" in text
-    assert "  failover: +5m 00.0s → +30m 00.0s (2 step(s))" in text
+    assert "  failover: +5m 00s → +30m 00s (2 step(s))" in text
     assert "Rollback (in sequence, on abort): undo" in text
 
 
@@ -93,7 +93,7 @@ def test_mermaid(plan: Plan) -> None:
     mermaid = render_plan(plan, "mermaid")
     lines = mermaid.splitlines()
     assert lines[0] == "flowchart LR"
-    assert '  s0["declare<br/>manual · 5m 00.0s"]' in lines
+    assert '  s0["declare<br/>manual · 5m 00s"]' in lines
     assert "  s0 --> s1" in lines and "  linkStyle 0,1 stroke:#d00,stroke-width:3px" in lines
     assert "  class s0,s1,s2 critical" in lines and "  class s4 skipped" in lines
 

@@ -57,40 +57,71 @@ def create_run_dir(scn: Scenario, run_dir: Path | None) -> Path:
 
 
 class StepLog:
-    """`logs/<step>.log`: thread-safe, secrets masked, flushed on every write (tail -f works).
+    """`logs/<step>.log`: thread-safe, secrets masked, written through (tail -f works).
 
-    The SHA-256 the journal records is computed over exactly the bytes on disk: the content
-    an earlier attempt left (read once, at open) plus everything written since.
+    The file is created on the first output, preceded by the attempt's header line; a step that
+    prints nothing leaves no log file (`log` is null in its `step.finished`). Once a step has a
+    log, later attempts append to it, each with its header and footer. The SHA-256 the journal
+    records covers exactly the bytes on disk.
     """
 
-    def __init__(self, run_dir: Path, step_id: str, redactor: Redactor) -> None:
+    def __init__(self, run_dir: Path, step_id: str, redactor: Redactor, header: str = "") -> None:
         self.relpath = f"logs/{step_id}.log"
         self.path = run_dir / self.relpath
         self._redactor = redactor
         self._lock = threading.Lock()
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        self._header = header
+        self._fd: int | None = None
+        self._closed = False
         self._digest = hashlib.sha256()
-        if os.fstat(self._fd).st_size:  # an earlier attempt's output: part of the file's digest
+        if self.path.exists():  # an earlier attempt's log: keep it whole, append to it
+            self._open()
+
+    def _open(self) -> None:
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        if os.fstat(self._fd).st_size:
             with open(self.path, "rb") as earlier:
                 for block in iter(lambda: earlier.read(1 << 20), b""):
                     self._digest.update(block)
+        header, self._header = self._header, ""
+        if header:
+            self._write(self._redactor.mask(header).encode("utf-8", errors="replace"))
+
+    def _write(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self._digest.update(data)
 
     def write(self, text: str) -> None:
         data = self._redactor.mask(text).encode("utf-8", errors="replace")
         with self._lock:
-            if self._fd is None:
+            if self._closed:
                 return  # output that arrives after the step ended is dropped
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-            self._digest.update(data)
+            if self._fd is None:
+                self._open()
+            self._write(data)
+
+    def footer(self, text: str) -> None:
+        """A closing line, only in a log that exists (a silent step gets no file for it)."""
+        with self._lock:
+            if self._fd is not None and not self._closed:
+                self._write(self._redactor.mask(text).encode("utf-8", errors="replace"))
+
+    @property
+    def written(self) -> bool:
+        with self._lock:
+            return self._fd is not None
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
 
-    def sha256(self) -> str:
+    def sha256(self) -> str | None:
+        """The digest of the file (None when there is none)."""
         with self._lock:
-            return self._digest.hexdigest()
+            return self._digest.hexdigest() if self._fd is not None else None

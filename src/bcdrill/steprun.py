@@ -88,7 +88,8 @@ class StepRunner:
         attempt = self.s.next_attempt(step.id)
         started_t = self.s.journal.now_t()
         try:
-            log = StepLog(self.s.run_dir, step.id, self.s.redactor)
+            header = f"--- {step.id} attempt {attempt} started {utc_ts()} ---\n"
+            log = StepLog(self.s.run_dir, step.id, self.s.redactor, header)
         except OSError as exc:  # e.g. the file system is full: the step fails, visibly, and the run goes on
             self.s.log_error(f"cannot open the log of step {step.id}")
             self.s.landed(step.id)
@@ -109,7 +110,6 @@ class StepRunner:
             )
             return "failed", outcome
         try:
-            log.write(f"--- {step.id} attempt {attempt} started {utc_ts()} ---\n")
             self.s.emit(
                 "step.started",
                 step=step.id,
@@ -199,7 +199,8 @@ class StepRunner:
         final: bool,
     ) -> None:
         outcome_fields: dict[str, Any] = {"polls": polls} if polls is not None else {}
-        log.write(f"--- {step.id} attempt {attempt} {status[0]}: {status[1]} ---\n")
+        log.footer(f"--- {step.id} attempt {attempt} {status[0]}: {status[1]} ---\n")
+        digest = log.sha256()
         self.s.emit(
             "step.finished",
             step=step.id,
@@ -208,8 +209,8 @@ class StepRunner:
             duration=round(timing.duration, 6),
             exit_code=outcome.exit_code,
             detail=status[1],
-            log=log.relpath,
-            log_sha256=log.sha256(),
+            log=log.relpath if digest is not None else None,
+            log_sha256=digest,
             started_t=timing.started_t,
             final=final,
             rollback=rollback,

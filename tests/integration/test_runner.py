@@ -71,7 +71,7 @@ def test_parallel_systems_rto_breach_exit_1_and_achieved_values(tmp_path: Path) 
         steps:
           - {id: declare, run: "true", declares: true}
           - {id: fast-up, needs: [declare], run: "sleep 0.3", recovers: [fast]}
-          - {id: slow-up, needs: [declare], run: "sleep 0.8", recovers: [slow]}
+          - {id: slow-up, needs: [declare], run: "sleep 0.8; echo slow is up", recovers: [slow]}
         """,
     )
     run_dir = tmp_path / "run"
@@ -84,6 +84,8 @@ def test_parallel_systems_rto_breach_exit_1_and_achieved_values(tmp_path: Path) 
         assert (run_dir / name).is_file()
     assert (run_dir / "scenario.yaml").read_bytes() == path.read_bytes()
     assert events(run_dir, "run.finished")[0]["status"] == "complete"
+    assert "slow is up" in (run_dir / "logs/slow-up.log").read_text()
+    assert finals(run_dir)["declare"]["log"] is None and not (run_dir / "logs/declare.log").exists()  # silent
 
 
 def test_duration_is_precise(tmp_path: Path) -> None:

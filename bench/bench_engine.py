@@ -121,7 +121,7 @@ def bench_big() -> str:
     code = (
         "import sys,time; t=time.perf_counter(); from bcdrill.loader import load_scenario; "
         "from bcdrill.plan import build_plan, render_plan; s=load_scenario(sys.argv[1]); "
-        "render_plan(build_plan(s),'text'); render_plan(build_plan(s),'json'); "
+        "p=build_plan(s); render_plan(p,'text'); render_plan(p,'json'); "
         "print(time.perf_counter()-t)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)

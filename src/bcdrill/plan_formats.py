@@ -10,10 +10,10 @@ recovered_by, verdict, margin}]. Times are seconds (numbers); null where unknown
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import TYPE_CHECKING, Any
 
 from bcdrill.duration import format_duration
+from bcdrill.jsonfmt import dumps_readable
 
 if TYPE_CHECKING:
     from bcdrill.plan import Plan, PlannedStep
@@ -41,7 +41,7 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    return dumps_readable(plan_dict(plan))
 
 
 def _label(p: PlannedStep) -> str:

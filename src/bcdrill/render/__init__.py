@@ -8,7 +8,6 @@ writes the files atomically.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bcdrill.errors import UsageError
+from bcdrill.jsonfmt import dumps_readable
 from bcdrill.render.i18n import labels
 from bcdrill.rto import Evaluation
 from bcdrill.timeline import StepRun
@@ -82,7 +82,7 @@ class Analysis:
 
     def render(self, fmt: str) -> str | bytes:
         if fmt == "json":
-            return dump_json_report(self.json_report())
+            return dumps_readable(self.json_report())
         if fmt == "md":
             from bcdrill.render.markdown import render_markdown
 
@@ -101,20 +101,6 @@ class Analysis:
 
             return junit_report(self.events, self.lang, evaluation=self.evaluation, runs=self.runs)
         raise UsageError(f"unknown report format {fmt!r}; choose from: {', '.join(FORMATS)}")
-
-
-def dump_json_report(report: dict[str, Any]) -> str:
-    """Indented JSON, except that each timeline entry takes one line: readable, and fast for
-    10,000 steps (the indenting encoder is pure Python; the compact one is not)."""
-    parts = []
-    for key, value in report.items():
-        if key == "timeline":
-            items = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in value)
-            text = f"[\n{items}\n  ]" if value else "[]"
-        else:
-            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        parts.append(f"  {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def json_report(events: list[dict[str, Any]]) -> dict[str, Any]:

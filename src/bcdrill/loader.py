@@ -6,8 +6,6 @@ Every problem is collected (never only the first) and raised together as a
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import re
 import zoneinfo
@@ -18,6 +16,7 @@ from typing import Any
 from bcdrill import fields as F
 from bcdrill import loader_checks as checks
 from bcdrill.errors import Problem, ScenarioError
+from bcdrill.gcpause import no_gc
 from bcdrill.loader_ctx import INVALID, Ctx, did_you_mean, plain
 from bcdrill.loader_steps import StepInfo, build_steps
 from bcdrill.loader_vars import Variables, action_secrets, collect_variables
@@ -68,21 +67,8 @@ def parse_scenario(
     inventory: str | None = None,
 ) -> Scenario:
     """The validated scenario in `data` (the bytes of `file`)."""
-    with _no_gc():
+    with no_gc():
         return _parse(data, file, base_dir, cli_vars or {}, inventory)
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Loading creates ~10 objects per YAML line and no cycles worth collecting meanwhile:
-    pausing the cyclic GC makes 10,000-step files load markedly faster."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse(

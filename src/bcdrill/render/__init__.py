@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bcdrill.errors import UsageError
+from bcdrill.gcpause import no_gc
 from bcdrill.jsonfmt import dumps_readable
 from bcdrill.render.i18n import labels
 from bcdrill.rto import Evaluation
@@ -197,7 +198,8 @@ def write_reports(
     events = read_journal(run_dir / JOURNAL_NAME)
     analysis = Analysis(events, lang, run_dir=str(run_dir), previous=_read_previous(previous))
     written = []
-    for fmt, path in _targets(run_dir, formats, output).items():
-        _write_atomic(path, analysis.render(fmt))
-        written.append(path)
+    with no_gc():
+        for fmt, path in _targets(run_dir, formats, output).items():
+            _write_atomic(path, analysis.render(fmt))
+            written.append(path)
     return written

@@ -60,7 +60,8 @@ class StepLog:
     """`logs/<step>.log`: thread-safe, secrets masked, written through (tail -f works).
 
     The file is created on the first output, preceded by the attempt's header line; a step that
-    prints nothing leaves no log file (`log` is null in its `step.finished`). Once a step has a
+    prints nothing and ends ok leaves no log file (`log` is null in its `step.finished`); one that
+    fails always gets one. Once a step has a
     log, later attempts append to it, each with its header and footer. The SHA-256 the journal
     records covers exactly the bytes on disk.
     """
@@ -103,11 +104,15 @@ class StepLog:
                 self._open()
             self._write(data)
 
-    def footer(self, text: str) -> None:
-        """A closing line, only in a log that exists (a silent step gets no file for it)."""
+    def footer(self, text: str, *, force: bool = False) -> None:
+        """A closing line, in a log that exists — or, with `force` (a step that did not end ok),
+        in a new one: every failure leaves a log, even a silent one."""
         with self._lock:
-            if self._fd is not None and not self._closed:
-                self._write(self._redactor.mask(text).encode("utf-8", errors="replace"))
+            if self._closed or (self._fd is None and not force):
+                return
+            if self._fd is None:
+                self._open()
+            self._write(self._redactor.mask(text).encode("utf-8", errors="replace"))
 
     @property
     def written(self) -> bool:

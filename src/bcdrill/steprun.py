@@ -199,7 +199,7 @@ class StepRunner:
         final: bool,
     ) -> None:
         outcome_fields: dict[str, Any] = {"polls": polls} if polls is not None else {}
-        log.footer(f"--- {step.id} attempt {attempt} {status[0]}: {status[1]} ---\n")
+        log.footer(f"--- {step.id} attempt {attempt} {status[0]}: {status[1]} ---\n", force=status[0] != "ok")
         digest = log.sha256()
         self.s.emit(
             "step.finished",

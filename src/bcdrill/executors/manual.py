@@ -60,15 +60,20 @@ def _began(ctx: StepContext) -> str:
     return began.setdefault((ctx.step.id, ctx.attempt), utc_ts())
 
 
+def _ack_or_stop(ctx: StepContext) -> Outcome | None:
+    """What ends a wait: an ack file (`drill ack`), the cancel event or the deadline; None: keep waiting."""
+    ack = _take_ack(ctx)
+    if ack is not None:
+        return _record(ctx, ack.by, ack.result, ack.note, "ack-file", ack.ts)
+    return _interrupted(ctx)
+
+
 def _wait_for_ack_file(ctx: StepContext) -> Outcome:
     ctx.log.write(f"waiting for: drill ack {ctx.run_dir} {ctx.step.id} --by NAME [--fail]\n")
     while True:
-        ack = _take_ack(ctx)
-        if ack is not None:
-            return _record(ctx, ack.by, ack.result, ack.note, "ack-file", ack.ts)
-        stop = _interrupted(ctx)
-        if stop is not None:
-            return stop
+        ended = _ack_or_stop(ctx)
+        if ended is not None:
+            return ended
         remaining = ctx.remaining()
         ctx.cancel.wait(POLL if remaining is None else min(POLL, remaining))
 
@@ -76,12 +81,9 @@ def _wait_for_ack_file(ctx: StepContext) -> Outcome:
 def _read_line(ctx: StepContext, stream: TextIO) -> str | Outcome:
     """One line from the terminal, or the Outcome that ended the wait (ack file, cancel, deadline)."""
     while True:
-        ack = _take_ack(ctx)
-        if ack is not None:
-            return _record(ctx, ack.by, ack.result, ack.note, "ack-file", ack.ts)
-        stop = _interrupted(ctx)
-        if stop is not None:
-            return stop
+        ended = _ack_or_stop(ctx)
+        if ended is not None:
+            return ended
         ready, _, _ = select.select([stream], [], [], POLL)
         if ready:
             return stream.readline().strip()
@@ -118,12 +120,9 @@ def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:
         return _wait_for_ack_file(ctx)
     terminal = ctx.resources.get("terminal-lock", threading.Lock)
     while not terminal.acquire(timeout=POLL):  # one prompt at a time; keep watching for ack files
-        ack = _take_ack(ctx)
-        if ack is not None:
-            return _record(ctx, ack.by, ack.result, ack.note, "ack-file", ack.ts)
-        stop = _interrupted(ctx)
-        if stop is not None:
-            return stop
+        ended = _ack_or_stop(ctx)
+        if ended is not None:
+            return ended
     try:
         return _prompt(action, ctx, sys.stdin, sys.stderr)
     finally:

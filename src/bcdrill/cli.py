@@ -40,10 +40,22 @@ def parse_vars(pairs: Sequence[str] | None) -> dict[str, str]:
 # ---- commands ---------------------------------------------------------------------------------
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from bcdrill.loader import validate_paths
+def _warn(scn: Any) -> Any:
+    for warning in scn.warnings:
+        print(f"drill: warning: {warning}", file=sys.stderr)
+    return scn
 
-    problems = validate_paths(args.files, parse_vars(args.var), inventory=args.inventory)
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from bcdrill.errors import ScenarioError
+    from bcdrill.loader import load_scenario
+
+    problems = []
+    for path in args.files:
+        try:
+            _warn(load_scenario(path, cli_vars=parse_vars(args.var), inventory=args.inventory))
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -59,7 +71,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bcdrill.loader import load_scenario
     from bcdrill.plan import build_plan, render_plan
 
-    scn = load_scenario(args.file, cli_vars=parse_vars(args.var), inventory=args.inventory)
+    scn = _warn(load_scenario(args.file, cli_vars=parse_vars(args.var), inventory=args.inventory))
     text = render_plan(build_plan(scn), args.format)
     print(text, end="" if text.endswith("\n") else "\n")
     return EXIT_OK
@@ -97,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bcdrill.runner import run_scenario
 
     cli_vars = parse_vars(args.var)
-    scn = load_scenario(args.file, cli_vars=cli_vars, inventory=args.inventory)
+    scn = _warn(load_scenario(args.file, cli_vars=cli_vars, inventory=args.inventory))
     return run_scenario(
         scn,
         run_dir=Path(args.run_dir) if args.run_dir else None,

@@ -6,6 +6,8 @@ Every problem is collected (never only the first) and raised together as a
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
 import re
 import zoneinfo
@@ -90,7 +92,18 @@ def _parse(
     scn = _build(ctx, root, data, file, variables)
     if ctx.problems:
         raise ScenarioError(ctx.problems)
-    return scn
+    return dataclasses.replace(scn, warnings=_unused_cli_vars(file, cli_vars, variables.templater.used))
+
+
+def _unused_cli_vars(file: str, cli_vars: Mapping[str, str], used: set[str]) -> tuple[str, ...]:
+    """A --var no template refers to has no effect: most often a typo of the name meant."""
+    warnings = []
+    for name in cli_vars:
+        if name not in used:
+            close = difflib.get_close_matches(name, sorted(used), n=1)
+            hint = f" — did you mean --var {close[0]}=…?" if close else " — check the name"
+            warnings.append(f"{file}: --var {name}=… is not used by this scenario{hint}")
+    return tuple(warnings)
 
 
 def _entries(ctx: Ctx, value: Any, section: str) -> Iterator[tuple[str, YMap, str]]:

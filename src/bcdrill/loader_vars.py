@@ -125,5 +125,7 @@ def collect_variables(
         return variables
     inv_vars = _load_inventory(variables, pos)
     if inv_vars:
+        used = variables.templater.used  # e.g. by the inventory path itself
         variables.templater = Templater({**inv_vars, **values})
+        variables.templater.used |= used
     return variables

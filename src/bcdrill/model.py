@@ -250,6 +250,7 @@ class Scenario:
     defaults: Defaults = field(default_factory=Defaults)
     steps: tuple[Step, ...] = ()
     rollback: tuple[Step, ...] = ()
+    warnings: tuple[str, ...] = ()  # not errors, but worth a line on stderr (e.g. an unused --var)
 
     def step(self, step_id: str) -> Step:
         return self._steps_by_id[step_id]

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _MARKERS = ("{{", "{%", "{#")
@@ -45,6 +46,7 @@ class Templater:
         self.plain = ImmutableSandboxedEnvironment(**opts)
         self.shell = ImmutableSandboxedEnvironment(finalize=shell_quote, **opts)
         self._cache: dict[tuple[str, bool], jinja2.Template] = {}
+        self.used: set[str] = set()  # every variable name a rendered string or expression refers to
 
     def render(self, text: str, *, shell: bool = False) -> str:
         """`text` rendered; raises TemplateProblem on a syntax error or an undefined variable."""
@@ -57,6 +59,7 @@ class Templater:
             template = self._cache.get((text, shell))
             if template is None:
                 env = self.shell if shell else self.plain
+                self.used |= meta.find_undeclared_variables(env.parse(text))
                 template = self._cache[(text, shell)] = env.from_string(text)
             return template.render(self.vars)
         except jinja2.TemplateSyntaxError as exc:
@@ -78,6 +81,7 @@ class Templater:
         if any(has_template(p) for p in parts[::2]):
             return None
         names = parts[1::2]
+        self.used.update(names)
         if any(n not in self.vars for n in names):
             return None  # let Jinja2 report it (or find a global)
         quote = shell_quote if shell else str
@@ -87,6 +91,7 @@ class Templater:
     def evaluate(self, expression: str) -> Any:
         """The value of a Jinja2 expression (for `when`)."""
         try:
+            self.used |= meta.find_undeclared_variables(self.plain.parse(f"{{{{ ({expression}) }}}}"))
             compiled = self.plain.compile_expression(expression, undefined_to_none=False)
             value = compiled(**self.vars)
             if isinstance(value, jinja2.Undefined):

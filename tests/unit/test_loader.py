@@ -452,3 +452,21 @@ def test_secret_named_extravars_and_env_values_are_secrets(tmp_path: Path) -> No
     )
     scn = load_scenario(path)
     assert set(scn.secrets) == {"PW-NESTED-1", "TK-ENV-2"}
+
+
+def test_a_cli_var_no_template_uses_is_a_warning_with_a_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "version: 1\nname: s\ntitle: t\nenvironment: lab\nvars: {dr_site: dr.example, gate: 'no'}\n"
+        "steps:\n"
+        "  - {id: a, run: 'ping -c1 {{ dr_site }}'}\n"
+        "  - {id: b, run: 'true', when: \"gate == 'yes'\"}\n"
+        "  - {id: c, run: \"echo {{ region | default('cn') }}\"}\n"
+    )
+    scn = load_scenario(path, cli_vars={"dr_stie": "x", "gate": "yes", "region": "eu", "dr_site": "y"})
+    assert scn.warnings == (
+        f"{path}: --var dr_stie=… is not used by this scenario — did you mean --var dr_site=…?",
+    )
+    assert load_scenario(path, cli_vars={"zzz": "1"}).warnings == (
+        f"{path}: --var zzz=… is not used by this scenario — check the name",
+    )

@@ -226,7 +226,10 @@ _ZH: dict[str, str] = {
     "evaluation": "评估",
 }
 
-_LABELS: dict[str, dict[str, str]] = {"en": {**_EN, **AUDIT_EN}, "zh": {**_ZH, **AUDIT_ZH}}
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {"lang": "en", **_EN, **AUDIT_EN},
+    "zh": {"lang": "zh", **_ZH, **AUDIT_ZH},
+}
 
 
 class Labels(dict[str, str]):

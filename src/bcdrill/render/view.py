@@ -17,6 +17,7 @@ from bcdrill.render import actions, annex, sections
 from bcdrill.render.clock import Clock, dur, margin, utc_text
 from bcdrill.render.deviations import Deviation, all_deviations, planned_schedule, step_specs
 from bcdrill.render.i18n import labels
+from bcdrill.render.phrases import localize
 from bcdrill.rto import Evaluation, SystemResult, evaluate
 from bcdrill.summary import build_summary
 from bcdrill.timeline import Ack, StepRun, step_runs
@@ -62,7 +63,7 @@ def _step_row(
     plan: tuple[float, float] | None,
     teams: Mapping[str, Any],
 ) -> dict[str, Any]:
-    detail = run.detail or ""
+    detail = localize(run.detail, L["lang"])
     plan = plan if plan and plan[1] > plan[0] else None  # a step without `expect` has no plan
     return {
         "id": run.id,
@@ -162,7 +163,7 @@ def _deviation_row(
         "severity": L["sev_" + d.severity],
         "severity_class": d.severity,
         "attempts": d.attempts,
-        "detail": detail if detail is not None else d.detail,
+        "detail": detail if detail is not None else localize(d.detail, L["lang"]),
         "log": d.log,
     }
 
@@ -174,7 +175,7 @@ def _step_outcome(run: StepRun | None, L: Mapping[str, str]) -> str:
     text = _status_label(run.status, L)
     if len(run.attempts) > 1:
         text += f" ({L['attempts']} {len(run.attempts)})"
-    detail = (run.detail or "").strip()
+    detail = localize((run.detail or "").strip(), L["lang"])
     return f"{text}: {detail}" if detail else text
 
 

@@ -99,3 +99,12 @@ def test_note_inputs_are_checked_before_anything_is_written(run_dir: Path) -> No
         "A-1",
         "20260501T083000Z:A-4",
     ]
+
+
+def test_a_note_after_the_run_re_renders_the_reports_in_their_language(run_dir: Path) -> None:
+    from bcdrill.render import write_reports
+
+    write_reports(run_dir, ["json", "md"], lang="zh")
+    add_note(run_dir, text="切换顺利", kind="observation", by="郑十")
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "切换顺利" in report and "# 演练报告" in report

@@ -78,6 +78,7 @@ class Analysis:
         from bcdrill.summary import build_summary
 
         report = build_summary(self.events, evaluation=self.evaluation, runs=self.runs)
+        report["report_lang"] = self.lang  # `drill note` re-renders the reports in the same language
         report["timeline"] = [_step_json(run) for run in self.runs]
         return report
 

@@ -199,24 +199,25 @@ def _rollback(session: Session, runner: StepRunner) -> None:
 
 
 def _finish(session: Session, result: Schedule, lang: str) -> int:
+    from bcdrill.journal import read_journal
+
     if session.interrupted:
         session.emit(
             "run.interrupted",
             reason=session.interrupt_reason or "interrupted",
             in_flight=sorted(s for s, st in result.statuses.items() if st == "interrupted"),
         )
-        status, code = "interrupted", 3
-    elif result.aborted:
-        status, code = "aborted", 3
+    events = read_journal(session.journal.path)  # read once: for the exit code and for the reports
+    if session.interrupted or result.aborted:
+        status, code = ("interrupted" if session.interrupted else "aborted"), 3
     else:
-        status, code = "complete", _complete_exit_code(session, result)
-    session.emit("run.finished", status=status, exit_code=code)
-    _write_reports(session, lang)
+        status, code = "complete", _complete_exit_code(session, result, events)
+    events.append(session.emit("run.finished", status=status, exit_code=code))
+    _write_reports(session, lang, events)
     return code
 
 
-def _complete_exit_code(session: Session, result: Schedule) -> int:
-    from bcdrill.journal import read_journal
+def _complete_exit_code(session: Session, result: Schedule, events: list[dict[str, Any]]) -> int:
     from bcdrill.rto import evaluate
 
     for step in session.scn.steps:
@@ -226,15 +227,14 @@ def _complete_exit_code(session: Session, result: Schedule) -> int:
         return 1
     if session.options.dry_run:  # nothing was failed over: targets are not judged, only the steps
         return 0
-    evaluation = evaluate(read_journal(session.journal.path))
-    return 0 if evaluation.all_met else 1
+    return 0 if evaluate(events).all_met else 1
 
 
-def _write_reports(session: Session, lang: str) -> None:
+def _write_reports(session: Session, lang: str, events: list[dict[str, Any]]) -> None:
     try:
         from bcdrill.render import write_reports
 
-        write_reports(session.run_dir, list(REPORT_FORMATS), lang=lang)
+        write_reports(session.run_dir, list(REPORT_FORMATS), lang=lang, events=events)
     except Exception:  # the journal is complete; reports can be re-made with `drill report`
         session.log_error("writing the reports failed")
         sys.stderr.write(

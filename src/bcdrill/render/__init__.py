@@ -177,6 +177,7 @@ def write_reports(
     lang: str = "en",
     output: Path | None = None,
     previous: Sequence[Path] = (),
+    events: list[dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Read RUN_DIR/journal.jsonl and write the reports; returns the paths written.
 
@@ -196,7 +197,8 @@ def write_reports(
 
         if find_chromium() is None:
             raise UsageError(INSTALL_HINT)
-    events = read_journal(run_dir / JOURNAL_NAME)
+    if events is None:  # the runner passes the records it already has
+        events = read_journal(run_dir / JOURNAL_NAME)
     analysis = Analysis(events, lang, run_dir=str(run_dir), previous=_read_previous(previous))
     written = []
     with no_gc():

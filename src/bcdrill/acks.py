@@ -173,20 +173,8 @@ def _note_record(
     return record
 
 
-def write_note(
-    run_dir: Path,
-    *,
-    text: str,
-    kind: str = "observation",
-    owner: str | None = None,
-    due: str | None = None,
-    by: str | None = None,
-    closes: str | None = None,
-) -> Path:
-    """Drop a note file for the runner that holds `run_dir` to journal."""
-    run_dir = Path(run_dir)
-    _require_run_dir(run_dir)
-    record = _note_record(kind, text, owner, due, by, closes)
+def _drop_note(run_dir: Path, record: dict[str, Any]) -> Path:
+    """Leave a note file for the runner that holds `run_dir` to journal."""
     path = run_dir / "notes" / f"{record['id']}.json"
     _write_atomic(path, record)
     return path
@@ -212,24 +200,12 @@ def mark_note_journaled(path: Path) -> None:
         os.replace(path, done / path.name)
 
 
-def append_note_directly(
-    run_dir: Path,
-    *,
-    text: str,
-    kind: str = "observation",
-    owner: str | None = None,
-    due: str | None = None,
-    by: str | None = None,
-    closes: str | None = None,
-) -> dict[str, Any]:
+def _journal_note(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
     """Append a `note` event to the journal of a run no runner holds (takes the lock meanwhile)."""
     from bcdrill.journal import Journal
     from bcdrill.lock import RunLock
     from bcdrill.redact import Redactor
 
-    run_dir = Path(run_dir)
-    _require_run_dir(run_dir)
-    record = _note_record(kind, text, owner, due, by, closes)
     with RunLock(run_dir):
         journal = Journal.reopen(run_dir / "journal.jsonl", redactor=Redactor(()))
         try:
@@ -295,15 +271,13 @@ def add_note(
 
     run_dir = Path(run_dir)
     _require_run_dir(run_dir)
+    record = _note_record(kind, text, owner, due, by, closes)
     _check_note(run_dir, kind, due, closes)
     lock = RunLock(run_dir)
     if lock.try_acquire():
         lock.release()
         with contextlib.suppress(RunDirError):  # lost a race with a runner starting: leave a file
-            record = append_note_directly(
-                run_dir, text=text, kind=kind, owner=owner, due=due, by=by, closes=closes
-            )
+            line = _journal_note(run_dir, record)
             _refresh_reports(run_dir)
-            return f"journal line {record['seq'] + 1} of {run_dir / 'journal.jsonl'}; reports re-rendered"
-    path = write_note(run_dir, text=text, kind=kind, owner=owner, due=due, by=by, closes=closes)
-    return f"{path} (the running drill will journal it)"
+            return f"journal line {line['seq'] + 1} of {run_dir / 'journal.jsonl'}; reports re-rendered"
+    return f"{_drop_note(run_dir, record)} (the running drill will journal it)"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bcdrill.acks import add_note, consume_ack, read_ack, take_notes, write_ack, write_note
+from bcdrill.acks import add_note, consume_ack, read_ack, take_notes, write_ack
 from bcdrill.errors import RunDirError, UsageError
 from bcdrill.journal import Journal, read_journal
 from bcdrill.lock import RunLock
@@ -80,7 +80,7 @@ def test_note_becomes_a_file_while_a_runner_holds_the_run(run_dir: Path) -> None
     ((_, note),) = take_notes(run_dir)
     assert note["text"] == "observed slow failover" and note["kind"] == "observation"
     with pytest.raises(UsageError, match="note kind"):
-        write_note(run_dir, text="x", kind="rumour")
+        add_note(run_dir, text="x", kind="rumour")
 
 
 def test_note_inputs_are_checked_before_anything_is_written(run_dir: Path) -> None:

@@ -30,7 +30,7 @@ from bcdrill.model import Scenario
 from bcdrill.redact import Redactor
 from bcdrill.rundir import JOURNAL, SCENARIO, is_run_dir
 from bcdrill.scheduler import DISABLED, FAILED
-from bcdrill.session import Listener, Session
+from bcdrill.session import Listener, Session, close_listeners
 from bcdrill.stepclock import record_clock_events
 
 
@@ -144,7 +144,7 @@ def _load(run_dir: Path, past: Past, cli_vars: Mapping[str, str]) -> Scenario:
     return scn
 
 
-def resume(
+def resume_run(
     run_dir: Path,
     *,
     rerun: Sequence[str],
@@ -155,41 +155,46 @@ def resume(
     listeners: Sequence[Listener],
     cli_vars: Mapping[str, str],
     argv: Sequence[str],
-    lang: str,
+    lang: str = "en",
     drop_partial_line: bool = False,
 ) -> int:
+    """Continue an interrupted, aborted or crashed run in place; the exit code. Closes `listeners`."""
     from bcdrill.journal import set_aside_partial_tail
     from bcdrill.runner import check_safety, drive
 
-    if not is_run_dir(run_dir):
-        raise RunDirError(f"{run_dir} is not a drill run directory (no {JOURNAL})")
-    if mark_done and not by:
-        raise RunDirError("--mark-done needs --by NAME — the person who checked the step's effect")
-    with RunLock(run_dir):
-        dropped = set_aside_partial_tail(run_dir / JOURNAL) if drop_partial_line else None
-        past = read_past(read_journal(run_dir / JOURNAL), run_dir / JOURNAL)
-        if past.status == "complete":
-            raise RunDirError(f"{run_dir}: the run is complete — nothing to resume")
-        scn = _load(run_dir, past, cli_vars)
-        check_safety(scn, options, scn.name)  # production was confirmed when the run started
-        decision = decide(scn, past, rerun, mark_done)
-        redactor = Redactor(scn.secrets)
-        journal = Journal.reopen(run_dir / JOURNAL, redactor=redactor)
-        session = Session(scn, run_dir, journal, options=options, listeners=listeners, redactor=redactor)
-        try:
-            _restore(session, past)
-            session.emit(
-                "run.resumed",
-                argv=list(argv),
-                rerun=list(rerun),
-                mark_done=[{"step": s, "by": by} for s in mark_done],
-                dropped_partial_line=dropped,
-            )
-            _close_crashed(session, past, decision)
-            _mark_done(session, decision, by or "unknown")
-            return drive(session, parallel, done=decision.done, lang=lang)
-        finally:
-            journal.close()
+    run_dir = Path(run_dir).absolute()
+    try:
+        if not is_run_dir(run_dir):
+            raise RunDirError(f"{run_dir} is not a drill run directory (no {JOURNAL})")
+        if mark_done and not by:
+            raise RunDirError("--mark-done needs --by NAME — the person who checked the step's effect")
+        with RunLock(run_dir):
+            dropped = set_aside_partial_tail(run_dir / JOURNAL) if drop_partial_line else None
+            past = read_past(read_journal(run_dir / JOURNAL), run_dir / JOURNAL)
+            if past.status == "complete":
+                raise RunDirError(f"{run_dir}: the run is complete — nothing to resume")
+            scn = _load(run_dir, past, cli_vars)
+            check_safety(scn, options, scn.name)  # production was confirmed when the run started
+            decision = decide(scn, past, rerun, mark_done)
+            redactor = Redactor(scn.secrets)
+            journal = Journal.reopen(run_dir / JOURNAL, redactor=redactor)
+            session = Session(scn, run_dir, journal, options=options, listeners=listeners, redactor=redactor)
+            try:
+                _restore(session, past)
+                session.emit(
+                    "run.resumed",
+                    argv=list(argv),
+                    rerun=list(rerun),
+                    mark_done=[{"step": s, "by": by} for s in mark_done],
+                    dropped_partial_line=dropped,
+                )
+                _close_crashed(session, past, decision)
+                _mark_done(session, decision, by or "unknown")
+                return drive(session, parallel, done=decision.done, lang=lang)
+            finally:
+                journal.close()
+    finally:
+        close_listeners(listeners)
 
 
 def _restore(session: Session, past: Past) -> None:

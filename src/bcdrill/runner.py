@@ -33,9 +33,10 @@ from bcdrill.journal import Journal
 from bcdrill.lock import RunLock
 from bcdrill.model import Scenario, Step
 from bcdrill.redact import Redactor
+from bcdrill.resume import resume_run
 from bcdrill.rundir import JOURNAL, create_run_dir
 from bcdrill.scheduler import FAILED, Schedule, Task, schedule
-from bcdrill.session import Listener, Session
+from bcdrill.session import Listener, Session, close_listeners
 from bcdrill.stepclock import declare_t0
 from bcdrill.steprun import StepRunner
 
@@ -97,7 +98,7 @@ def run_scenario(
             return drive(session, parallel, done={}, lang=lang)
         finally:
             journal.close()
-            _close_listeners(listeners)
+            close_listeners(listeners)
 
 
 def _started_payload(
@@ -243,16 +244,6 @@ def _write_reports(session: Session, lang: str, events: list[dict[str, Any]]) ->
         )
 
 
-def _close_listeners(listeners: Sequence[Listener]) -> None:
-    for listener in listeners:
-        close = getattr(listener, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception as exc:
-                sys.stderr.write(f"warning: {type(listener).__name__}.close failed: {exc}\n")
-
-
 @contextmanager
 def _signals(session: Session) -> Iterator[None]:
     """SIGINT/SIGTERM interrupt the run (only the main thread can install handlers)."""
@@ -269,38 +260,3 @@ def _signals(session: Session) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def resume_run(
-    run_dir: Path,
-    *,
-    rerun: Sequence[str],
-    mark_done: Sequence[str],
-    by: str | None,
-    options: RunOptions,
-    parallel: int,
-    listeners: Sequence[Listener],
-    cli_vars: Mapping[str, str],
-    argv: Sequence[str],
-    lang: str = "en",
-    drop_partial_line: bool = False,
-) -> int:
-    """Continue an interrupted, aborted or crashed run in place; the exit code."""
-    from bcdrill.resume import resume
-
-    try:
-        return resume(
-            Path(run_dir).absolute(),
-            rerun=rerun,
-            mark_done=mark_done,
-            by=by,
-            options=options,
-            parallel=parallel,
-            listeners=listeners,
-            cli_vars=cli_vars,
-            argv=argv,
-            lang=lang,
-            drop_partial_line=drop_partial_line,
-        )
-    finally:
-        _close_listeners(listeners)

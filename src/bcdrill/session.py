@@ -7,6 +7,7 @@ and otherwise ignored. A failing journal append is not caught: the run stops.
 
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from collections.abc import Sequence
@@ -129,3 +130,14 @@ class Session:
         for path, note in take_notes(self.run_dir):
             self.emit("note", **{k: note.get(k) for k in keys})
             mark_note_journaled(path)
+
+
+def close_listeners(listeners: Sequence[Listener]) -> None:
+    """Close every listener that can be closed; a failure is a warning, never the run's end."""
+    for listener in listeners:
+        close = getattr(listener, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as exc:
+                sys.stderr.write(f"warning: {type(listener).__name__}.close failed: {exc}\n")

@@ -40,22 +40,20 @@ def parse_vars(pairs: Sequence[str] | None) -> dict[str, str]:
 # ---- commands ---------------------------------------------------------------------------------
 
 
+def _warning(text: str) -> None:
+    print(f"drill: warning: {text}", file=sys.stderr)
+
+
 def _warn(scn: Any) -> Any:
     for warning in scn.warnings:
-        print(f"drill: warning: {warning}", file=sys.stderr)
+        _warning(warning)
     return scn
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from bcdrill.errors import ScenarioError
-    from bcdrill.loader import load_scenario
+    from bcdrill.loader import validate_paths
 
-    problems = []
-    for path in args.files:
-        try:
-            _warn(load_scenario(path, cli_vars=parse_vars(args.var), inventory=args.inventory))
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
+    problems = validate_paths(args.files, parse_vars(args.var), inventory=args.inventory, on_warning=_warning)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import re
 import zoneinfo
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +48,23 @@ def load_scenario(
 
 
 def validate_paths(
-    paths: Iterable[str | Path], cli_vars: Mapping[str, str] | None = None, *, inventory: str | None = None
+    paths: Iterable[str | Path],
+    cli_vars: Mapping[str, str] | None = None,
+    *,
+    inventory: str | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> list[Problem]:
-    """Every problem of every file (an empty list when all are valid)."""
+    """Every problem of every file (an empty list when all are valid); warnings go to `on_warning`."""
     problems: list[Problem] = []
     for path in paths:
         try:
-            load_scenario(path, cli_vars=cli_vars, inventory=inventory)
+            scn = load_scenario(path, cli_vars=cli_vars, inventory=inventory)
         except ScenarioError as exc:
             problems.extend(exc.problems)
+            continue
+        if on_warning is not None:
+            for warning in scn.warnings:
+                on_warning(warning)
     return problems
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import serve
 
 from bcdrill.executors.base import Outcome, Resources, RunOptions, StepContext
 from bcdrill.model import Host, Pos, PythonProbe, Scenario, SmtpProbe, SshProbe, Step
@@ -69,20 +70,15 @@ class RefusingHandler(SmtpHandler):
     banner = b"554 no service"
 
 
-def serve(handler: type[socketserver.BaseRequestHandler]) -> Iterator[int]:
+def smtp_server(handler: type[socketserver.BaseRequestHandler]) -> socketserver.ThreadingTCPServer:
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    return server
 
 
 @pytest.fixture
 def smtp_port() -> Iterator[int]:
-    yield from serve(SmtpHandler)
+    yield from serve(smtp_server(SmtpHandler))
 
 
 def test_smtp_probe_reads_banner_and_ehlo(smtp_port: int) -> None:
@@ -93,7 +89,7 @@ def test_smtp_probe_reads_banner_and_ehlo(smtp_port: int) -> None:
 
 
 def test_smtp_probe_rejects_a_non_220_banner() -> None:
-    for port in serve(RefusingHandler):
+    for port in serve(smtp_server(RefusingHandler)):
         probe = SmtpProbe(host="127.0.0.1", port=port)
         outcome = probe_smtp(probe, make_ctx(probe))
         assert outcome.status == "failed"

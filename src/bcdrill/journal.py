@@ -371,8 +371,19 @@ def verify_journal(path: Path, head: str | None = None) -> Verification:
     in the journal, or a summary that says the run finished while the journal has no
     `run.finished` line, means lines were cut off the end.
     """
+    return verify_and_read(path, head)[0]
+
+
+def verify_and_read(path: Path, head: str | None = None) -> tuple[Verification, list[dict[str, Any]]]:
+    """`verify_journal` and the records it read (those before the first bad line), in one read."""
     path = path / JOURNAL_NAME if path.is_dir() else path
     result, records = _verify_lines(path, _read_lines(path))
+    return _verify_claims(path, result, records, head), records
+
+
+def _verify_claims(
+    path: Path, result: Verification, records: list[dict[str, Any]], head: str | None
+) -> Verification:
     if not result.ok:
         return result
     claims_finished, last = False, None

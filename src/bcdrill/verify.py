@@ -17,16 +17,15 @@ from bcdrill.render.annex import file_sha256 as _sha256
 
 def verify_run(run_dir: Path, *, pubkey: Path | None = None) -> tuple[bool, str]:
     """(ok, message) for the run directory; raises RunDirError if there is no journal."""
-    from bcdrill.journal import read_journal, verify_journal
+    from bcdrill.journal import verify_and_read
 
     journal = run_dir / "journal.jsonl"
     if not journal.is_file():
         raise RunDirError(f"{journal}: no journal here — is {run_dir} a run directory?")
-    result = verify_journal(journal)
+    result, records = verify_and_read(journal)
     if not result.ok:
         where = f"{journal}:{result.bad_line}" if result.bad_line else str(journal)
         return False, f"{where}: ALTERED: {result.message}"
-    records = read_journal(journal)
     finished = next((r["hash"] for r in reversed(records) if r.get("event") == "run.finished"), None)
     head = f"journal_head (the run.finished line) {finished}; " if finished else ""
     lines = [f"{journal}: intact: {result.lines} lines; {head}last line {result.head}"]

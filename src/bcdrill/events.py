@@ -7,20 +7,22 @@ are seconds since run start on the monotonic clock; `*_ts` fields are UTC
 ISO-8601 strings with microseconds and `Z`.
 
 run.started        scenario (name), scenario_sha256, tool_version, host, user, argv, environment, dry_run,
-                   run_id, vars (non-secret CLI --var values), inventory, parallel, snapshot (see below)
+                   run_id, run_dir, auto_ack, interactive, scenario_path, vars (non-secret CLI --var
+                   values), inventory, parallel, snapshot (see below)
 step.started       step, attempt, kind, action (rendered, secrets masked), rollback (bool)
 step.finished      step, attempt, status (ok|failed|timeout|skipped|cancelled|interrupted), duration
                    (seconds, monotonic), exit_code, detail, log (relative path or null), log_sha256,
                    started_t (the `t` of this attempt's start), final (bool: no further attempt follows),
                    rollback (bool), polls (number of `until` polls, when polled)
-manual.acknowledged  step, by, result (pass|fail), note, via (terminal|ack-file|auto|mark-done)
+manual.acknowledged  step, by, result (pass|fail), note, via (terminal|ack-file|auto|mark-done),
+                   given_ts (ack files: when `drill ack` was typed)
 ansible.task       step, host, task, status, start, end, duration (Ansible's own times), play, action
 clock.declared     step (or null when the run start is T0), t0 (`t` value), t0_ts
 system.recovered   system, step, rto (seconds since T0)
 system.rpo         system, step, rpo (seconds), data_timestamp (UTC ISO-8601)
 note               kind (finding|action|observation|evaluation), text, owner, due, by, id
 run.interrupted    reason, in_flight (list of step ids)
-run.resumed        argv, rerun (list), mark_done (list of {step, by})
+run.resumed        argv, rerun (list), mark_done (list of {step, by}), dropped_partial_line
 run.finished       status (complete|failed|aborted|interrupted), exit_code
 """
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DRILL = [sys.executable, "-m", "bcdrill"]
+DRILL = [sys.executable, "-m", "bcdrill.cli"]
 WORK = Path(tempfile.mkdtemp(prefix="bcdrill-bench-"))
 
 
@@ -119,8 +119,8 @@ def bench_big() -> str:
     ]
     path = write_scenario("big", steps)
     code = (
-        "import sys,time; t=time.perf_counter(); from bcdrill.loader import load_scenario; "
-        "from bcdrill.plan import build_plan, render_plan; s=load_scenario(sys.argv[1]); "
+        "import sys,time; t=time.perf_counter(); from bcdrill.scenario.loader import load_scenario; "
+        "from bcdrill.plan.build import build_plan, render_plan; s=load_scenario(sys.argv[1]); "
         "p=build_plan(s); render_plan(p,'text'); render_plan(p,'json'); "
         "print(time.perf_counter()-t)"
     )

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bcdrill.journal import Journal, read_journal, verify_journal
-from bcdrill.redact import Redactor
+from bcdrill.common.redact import Redactor
+from bcdrill.record.journal import Journal, read_journal, verify_journal
 from bcdrill.render import render
 
 

@@ -38,11 +38,11 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from sshd import SshdServer, make_ctx, start_sshd, stop_sshd  # noqa: E402
 
-from bcdrill.ansible_run import ansible_bin_dir, ansible_env  # noqa: E402
 from bcdrill.executors.ansible import run_ansible  # noqa: E402
 from bcdrill.executors.base import Resources  # noqa: E402
 from bcdrill.executors.ssh import run_ssh  # noqa: E402
-from bcdrill.model import AnsibleAction, SshAction  # noqa: E402
+from bcdrill.executors.transport.ansible import ansible_bin_dir, ansible_env  # noqa: E402
+from bcdrill.scenario.model import AnsibleAction, SshAction  # noqa: E402
 
 WORK = Path(tempfile.mkdtemp(prefix="bcdrill-bench-remote-"))
 SSH_TARGET_MS = 2.0

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from bcdrill.executors.base import Outcome, Resources, RunOptions, StepContext
-from bcdrill.model import Host, Pos, Scenario, Step
+from bcdrill.scenario.model import Host, Pos, Scenario, Step
 
 SSHD = "/usr/sbin/sshd"
 

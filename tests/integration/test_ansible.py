@@ -16,7 +16,7 @@ from sshd import ListLog, SshdServer, free_port, keygen
 
 from bcdrill.executors.ansible import run_ansible
 from bcdrill.executors.base import Outcome, Resources, RunOptions, StepContext
-from bcdrill.model import AnsibleAction, Pos, Scenario, Step
+from bcdrill.scenario.model import AnsibleAction, Pos, Scenario, Step
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ COMMANDS = [
 
 def drill(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bcdrill", *args],
+        [sys.executable, "-m", "bcdrill.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,

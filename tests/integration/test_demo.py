@@ -26,7 +26,7 @@ def run_demo(tmp_path: Path, *faults: str) -> tuple[subprocess.CompletedProcess[
     lab_dir, run_dir = tmp_path / "lab", tmp_path / "run"
     env = {**os.environ, "BCDRILL_LAB_PORT_BASE": str(free_port_base())}
     env.pop("BCDRILL_LAB_DIR", None)
-    argv = [sys.executable, "-m", "bcdrill", "demo", "--lab-dir", str(lab_dir), "--run-dir", str(run_dir)]
+    argv = [sys.executable, "-m", "bcdrill.cli", "demo", "--lab-dir", str(lab_dir), "--run-dir", str(run_dir)]
     for fault in faults:
         argv += ["--fault", fault]
     result = subprocess.run(
@@ -54,7 +54,10 @@ def test_demo_runs_the_annual_drill_with_real_rto_and_rpo(tmp_path: Path) -> Non
         assert 1.0 <= r["rpo_achieved"] <= 12.0, (system, r["rpo_achieved"])
         assert system in result.stdout
     verify = subprocess.run(
-        [sys.executable, "-m", "bcdrill", "verify", str(run_dir)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bcdrill.cli", "verify", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert lab_processes(lab_dir) == []

@@ -27,7 +27,7 @@ REMOTE = Path(__file__).parent / "remote"
 def drill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}  # only the configured keys
     return subprocess.run(
-        [sys.executable, "-m", "bcdrill", *args],
+        [sys.executable, "-m", "bcdrill.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -22,7 +22,7 @@ SCENARIO = Path(__file__).parent / "scenarios" / "report-drill.yaml"
 
 def drill(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bcdrill", *args], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "bcdrill.cli", *args], capture_output=True, text=True, timeout=300, check=False
     )
 
 
@@ -110,7 +110,7 @@ def test_pdf_without_chromium_says_how_to_install(run_dir: Path, tmp_path: Path)
         [
             sys.executable,
             "-m",
-            "bcdrill",
+            "bcdrill.cli",
             "report",
             str(run_dir),
             "--format",

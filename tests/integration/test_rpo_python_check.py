@@ -45,7 +45,7 @@ def test_python_check_timestamp_measures_rpo_with_or_without_rpo_of(tmp_path: Pa
     (tmp_path / "s.yaml").write_text(SCENARIO, encoding="utf-8")
     run_dir = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-m", "bcdrill", "run", str(tmp_path / "s.yaml"), "--run-dir", str(run_dir)],
+        [sys.executable, "-m", "bcdrill.cli", "run", str(tmp_path / "s.yaml"), "--run-dir", str(run_dir)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from bcdrill.errors import RunDirError, UsageError
+from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.executors.base import RunOptions
-from bcdrill.journal import read_journal, verify_journal
-from bcdrill.loader import load_scenario
-from bcdrill.lock import RunLock
-from bcdrill.runner import resume_run, run_scenario
+from bcdrill.record.journal import read_journal, verify_journal
+from bcdrill.run.lock import RunLock
+from bcdrill.run.runner import resume_run, run_scenario
+from bcdrill.scenario.loader import load_scenario
 
 HEAD = """\
 version: 1
@@ -297,7 +297,7 @@ def test_dry_run_leaves_the_rpo_of_a_command_not_run_unmeasured(tmp_path: Path) 
 
 
 def test_manual_step_waits_for_an_ack_file(tmp_path: Path) -> None:
-    from bcdrill.acks import write_ack
+    from bcdrill.run.inbox import write_ack
 
     path = write(tmp_path, "steps:\n  - {id: verify, manual: {prompt: check it}, timeout: 10s}\n")
     run_dir = tmp_path / "run"
@@ -329,7 +329,7 @@ def test_an_ack_file_older_than_the_step_is_ignored(tmp_path: Path) -> None:
         stale = {"step": "verify", "by": "Early Bird", "result": "pass", "ts": "2020-01-01T00:00:00.000000Z"}
         (run_dir / "acks" / "verify.json").write_text(json.dumps(stale))  # bypassing `drill ack`
         time.sleep(0.6)
-        from bcdrill.acks import write_ack
+        from bcdrill.run.inbox import write_ack
 
         write_ack(run_dir, "verify", by="Zhang San")
 
@@ -411,8 +411,8 @@ def _start_killable(tmp_path: Path, body: str) -> tuple[subprocess.Popen[bytes],
     path = write(tmp_path, body)
     run_dir = tmp_path / "run"
     code = (
-        "from pathlib import Path; from bcdrill.loader import load_scenario; "
-        "from bcdrill.runner import run_scenario; from bcdrill.executors.base import RunOptions; "
+        "from pathlib import Path; from bcdrill.scenario.loader import load_scenario; "
+        "from bcdrill.run.runner import run_scenario; from bcdrill.executors.base import RunOptions; "
         f"run_scenario(load_scenario({str(path)!r}), run_dir=Path({str(run_dir)!r}), "
         "options=RunOptions(auto_ack=True), parallel=2, listeners=[], argv=['drill'], cli_vars={})"
     )

@@ -15,7 +15,10 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_shipped_scenario_validates(path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bcdrill", "validate", str(path)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bcdrill.cli", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"ok: {path}"

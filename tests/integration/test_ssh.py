@@ -14,10 +14,10 @@ import pytest
 from sshd import SshdServer, check_outcome, free_port, log_text, make_ctx
 
 from bcdrill.executors.base import Outcome, Resources, StepContext
+from bcdrill.executors.probes.ssh import probe_ssh
 from bcdrill.executors.ssh import run_ssh
-from bcdrill.model import Host, SshAction, SshProbe
-from bcdrill.probes.ssh import probe_ssh
-from bcdrill.sshpool import SshPool, SshTarget, resolve_target
+from bcdrill.executors.transport.sshpool import SshPool, SshTarget, resolve_target
+from bcdrill.scenario.model import Host, SshAction, SshProbe
 
 pytestmark = pytest.mark.integration
 

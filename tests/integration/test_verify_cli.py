@@ -24,7 +24,7 @@ steps:
 
 def drill(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bcdrill", *args],
+        [sys.executable, "-m", "bcdrill.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,

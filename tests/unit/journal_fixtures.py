@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from bcdrill.events import scenario_snapshot
-from bcdrill.journal import GENESIS, line_hash, utc_ts
-from bcdrill.model import (
+from bcdrill.record.events import scenario_snapshot
+from bcdrill.record.journal import GENESIS, line_hash, utc_ts
+from bcdrill.scenario.model import (
     CheckAction,
     ManualAction,
     Participant,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import cast
 
 from bcdrill.executors.base import Executor
-from bcdrill.model import CheckAction, Step
+from bcdrill.scenario.model import CheckAction, Step
 
 EXECUTORS: dict[str, str] = {
     "run": "bcdrill.executors.local:run_local",
@@ -37,7 +37,7 @@ def get_executor(kind: str) -> Executor:
 def preload(steps: Iterable[Step]) -> None:
     """Import the executors and probes these steps use before the run starts, so that no step's
     measured duration includes a module import."""
-    from bcdrill.probes import PROBES
+    from bcdrill.executors.probes import PROBES
 
     entries = {EXECUTORS[s.kind] for s in steps}
     entries |= {PROBES[s.action.probe.probe] for s in steps if isinstance(s.action, CheckAction)}

@@ -1,13 +1,13 @@
-"""The `ansible` action: run a playbook through ansible-runner (see `bcdrill.ansible_run`)."""
+"""The `ansible` action: run a playbook through ansible-runner (see `bcdrill.executors.transport.ansible`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bcdrill.ansible_run import PlaybookResult, PlaybookSpec, Stop, run_playbook
-from bcdrill.duration import format_duration
+from bcdrill.common.duration import format_duration
 from bcdrill.executors.base import Outcome, Status, StepContext
-from bcdrill.model import AnsibleAction
+from bcdrill.executors.transport.ansible import PlaybookResult, PlaybookSpec, Stop, run_playbook
+from bcdrill.scenario.model import AnsibleAction
 
 
 def run_ansible(action: AnsibleAction, ctx: StepContext) -> Outcome:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
-from bcdrill.model import Scenario, Step
+from bcdrill.scenario.model import Scenario, Step
 
 Status = Literal["ok", "failed", "timeout", "cancelled"]
 

@@ -1,4 +1,6 @@
-"""`check`: a read-only probe, dispatched by kind through `bcdrill.probes.PROBES`. Runs in dry runs too."""
+"""`check`: a read-only probe, dispatched by kind through `bcdrill.executors.probes.PROBES`.
+
+Runs in dry runs too."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from typing import Protocol, cast
 
 from bcdrill.executors import load_entry
 from bcdrill.executors.base import Outcome, StepContext
-from bcdrill.model import CheckAction, Probe
+from bcdrill.scenario.model import CheckAction, Probe
 
 
 class ProbeFn(Protocol):
@@ -14,7 +16,7 @@ class ProbeFn(Protocol):
 
 
 def run_check(action: CheckAction, ctx: StepContext) -> Outcome:
-    from bcdrill.probes import PROBES
+    from bcdrill.executors.probes import PROBES
 
     probe = action.probe
     entry = PROBES.get(probe.probe)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bcdrill.executors.base import Outcome, StepContext
-from bcdrill.model import RunAction
-from bcdrill.process import ProcessResult, run_process
+from bcdrill.executors.transport.process import ProcessResult, run_process
+from bcdrill.scenario.model import RunAction
 
 
 def command_text(command: str | tuple[str, ...]) -> str:

@@ -15,10 +15,10 @@ import sys
 import threading
 from typing import TextIO
 
-from bcdrill.acks import Ack, consume_ack, read_ack
 from bcdrill.executors.base import Outcome, StepContext
-from bcdrill.journal import utc_ts
-from bcdrill.model import ManualAction
+from bcdrill.record.journal import utc_ts
+from bcdrill.run.inbox import Ack, consume_ack, read_ack
+from bcdrill.scenario.model import ManualAction
 
 POLL = 0.2  # seconds between looks for an ack file
 

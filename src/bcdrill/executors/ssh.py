@@ -1,15 +1,16 @@
 """The `ssh` action: run a command on a host over the run's pooled SSH connection.
 
-Host resolution, host-key checks and authentication are in `bcdrill.sshpool`; streaming the
-output and killing the remote process group on timeout/cancel are in `bcdrill.sshexec`.
+Host resolution, host-key checks and authentication are in `bcdrill.executors.transport.sshpool`;
+streaming the output and killing the remote process group on timeout/cancel are in
+`bcdrill.executors.transport.sshexec`.
 """
 
 from __future__ import annotations
 
 from bcdrill.executors.base import Outcome, StepContext
-from bcdrill.model import SshAction
-from bcdrill.sshexec import connect_failure, run_remote, stopped_outcome
-from bcdrill.sshpool import SshError, resolve_target
+from bcdrill.executors.transport.sshexec import connect_failure, run_remote, stopped_outcome
+from bcdrill.executors.transport.sshpool import SshError, resolve_target
+from bcdrill.scenario.model import SshAction
 
 
 def run_ssh(action: SshAction, ctx: StepContext) -> Outcome:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from bcdrill.duration import format_duration
+from bcdrill.common.duration import format_duration
 from bcdrill.executors.base import Outcome, StepContext
-from bcdrill.model import WaitAction
+from bcdrill.scenario.model import WaitAction
 
 
 def _target(action: WaitAction) -> float:

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from bcdrill.duration import parse_duration
-from bcdrill.errors import UsageError
+from bcdrill.common.duration import parse_duration
+from bcdrill.common.errors import UsageError
 
 Site = Literal["prod", "dr"]
 SITES: tuple[Site, Site] = ("prod", "dr")

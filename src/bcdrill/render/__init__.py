@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bcdrill.errors import UsageError
-from bcdrill.gcpause import no_gc
-from bcdrill.jsonfmt import dumps_readable
+from bcdrill.common.errors import UsageError
+from bcdrill.common.gcpause import no_gc
+from bcdrill.common.jsonfmt import dumps_readable
 from bcdrill.render.i18n import labels
-from bcdrill.rto import Evaluation
-from bcdrill.timeline import StepRun
+from bcdrill.verdicts.rto import Evaluation
+from bcdrill.verdicts.timeline import StepRun
 
 FILENAMES = {
     "html": "report.html",
@@ -48,13 +48,13 @@ class Analysis:
 
     @functools.cached_property
     def runs(self) -> list[StepRun]:
-        from bcdrill.timeline import step_runs
+        from bcdrill.verdicts.timeline import step_runs
 
         return step_runs(self.events)
 
     @functools.cached_property
     def evaluation(self) -> Evaluation:
-        from bcdrill.rto import evaluate
+        from bcdrill.verdicts.rto import evaluate
 
         return evaluate(self.events)
 
@@ -75,7 +75,7 @@ class Analysis:
 
     def json_report(self) -> dict[str, Any]:
         """summary.json's object plus `timeline`: every step with its attempts and confirmations."""
-        from bcdrill.summary import build_summary
+        from bcdrill.verdicts.summary import build_summary
 
         report = build_summary(self.events, evaluation=self.evaluation, runs=self.runs)
         report["report_lang"] = self.lang  # `drill note` re-renders the reports in the same language
@@ -157,8 +157,8 @@ def _write_atomic(path: Path, content: str | bytes) -> None:
 
 
 def _read_previous(paths: Sequence[Path]) -> list[list[dict[str, Any]]]:
-    from bcdrill.errors import RunDirError
-    from bcdrill.journal import JOURNAL_NAME, read_journal
+    from bcdrill.common.errors import RunDirError
+    from bcdrill.record.journal import JOURNAL_NAME, read_journal
 
     journals = []
     for path in paths:
@@ -185,7 +185,7 @@ def write_reports(
     earlier drills' run directories. RunDirError when a journal is missing or garbled;
     UsageError for an unknown format or language, or a PDF without Chromium.
     """
-    from bcdrill.journal import JOURNAL_NAME, read_journal
+    from bcdrill.record.journal import JOURNAL_NAME, read_journal
 
     formats = list(dict.fromkeys(formats))
     for fmt in formats:

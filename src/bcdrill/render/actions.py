@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from bcdrill.render.clock import Clock, dur
-from bcdrill.rto import evaluate
+from bcdrill.verdicts.rto import evaluate
 
 PREFIX = {"action": "A", "finding": "F"}
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bcdrill.journal import GENESIS, line_hash
+from bcdrill.record.journal import GENESIS, line_hash
 
 
 def chain_check(events: list[dict[str, Any]]) -> tuple[bool, int | None]:

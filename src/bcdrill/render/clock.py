@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bcdrill.duration import format_duration
-from bcdrill.journal import parse_ts
+from bcdrill.common.duration import format_duration
+from bcdrill.record.journal import parse_ts
 
 
 class Clock:

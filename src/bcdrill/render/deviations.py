@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bcdrill.rto import Evaluation
-from bcdrill.timeline import FAILED_STATUSES, StepRun
+from bcdrill.verdicts.rto import Evaluation
+from bcdrill.verdicts.timeline import FAILED_STATUSES, StepRun
 
 LATE_FACTOR = 1.5
 LATE_MIN_SECONDS = 10.0

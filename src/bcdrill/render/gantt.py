@@ -21,8 +21,8 @@ from html import escape
 from typing import Any
 
 from bcdrill.render.clock import Clock, dur
-from bcdrill.rto import Evaluation
-from bcdrill.timeline import FAILED_STATUSES, StepRun
+from bcdrill.verdicts.rto import Evaluation
+from bcdrill.verdicts.timeline import FAILED_STATUSES, StepRun
 
 WIDTH, LABEL_W, RIGHT = 1000, 400, 16
 ROW_H, HEAD_H = 24, 36

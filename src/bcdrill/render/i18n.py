@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bcdrill.errors import UsageError
+from bcdrill.common.errors import UsageError
 from bcdrill.render.labels_audit import AUDIT_EN, AUDIT_ZH
 
 LANGS = ("en", "zh")

@@ -11,11 +11,11 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from bcdrill.duration import format_duration
+from bcdrill.common.duration import format_duration
 from bcdrill.render.i18n import labels
-from bcdrill.rto import Evaluation, SystemResult, evaluate
-from bcdrill.summary import build_summary
-from bcdrill.timeline import StepRun, step_runs
+from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
+from bcdrill.verdicts.summary import build_summary
+from bcdrill.verdicts.timeline import StepRun, step_runs
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ERRORS = ("timeout", "cancelled", "interrupted")

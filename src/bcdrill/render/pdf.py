@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bcdrill.errors import UsageError
+from bcdrill.common.errors import UsageError
 
 TIMEOUT = 120.0  # seconds for one PDF
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bcdrill.render.clock import dur
-from bcdrill.rto import Evaluation
-from bcdrill.timeline import StepRun
+from bcdrill.verdicts.rto import Evaluation
+from bcdrill.verdicts.timeline import StepRun
 
 REPORT_FORMAT = "2"
 

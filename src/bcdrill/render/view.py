@@ -18,9 +18,9 @@ from bcdrill.render.clock import Clock, dur, margin, utc_text
 from bcdrill.render.deviations import Deviation, all_deviations, planned_schedule, step_specs
 from bcdrill.render.i18n import labels
 from bcdrill.render.phrases import localize
-from bcdrill.rto import Evaluation, SystemResult, evaluate
-from bcdrill.summary import build_summary
-from bcdrill.timeline import Ack, StepRun, step_runs
+from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
+from bcdrill.verdicts.summary import build_summary
+from bcdrill.verdicts.timeline import Ack, StepRun, step_runs
 
 DETAIL_MAX = 200  # characters of a step's detail shown in the step table (deviations show it all)
 

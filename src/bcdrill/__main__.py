@@ -1,5 +1,0 @@
-import sys
-
-from bcdrill.cli import main
-
-sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from bcdrill.cli.main import main
+
+sys.exit(main())

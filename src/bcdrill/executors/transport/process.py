@@ -1,0 +1,280 @@
+"""Run one local command: stream its output to the step log, stop it on deadline or cancel.
+
+The command runs in a new session (its own process group). Standard output and
+standard error are merged and written to the log line by line as they arrive; the
+last non-empty line is kept (for `rpo_of`). The wait is event-driven: a pidfd and
+the output pipe are watched with `select`, so a fast command costs no polling
+latency; the cancel event is looked at every 50 ms at most.
+
+On timeout or cancel the WHOLE process group is stopped: SIGTERM, then up to
+`grace` seconds (default 2 s) for the group to go away, then SIGKILL to whatever is
+left (including children that ignore SIGTERM). Processes that left the group on
+their own (`setsid`, double-fork daemons) are found by an environment entry
+(`BCDRILL_PROC=<token>`) every process started by the command inherits, and are
+stopped the same way (Linux /proc; a process that clears its environment escapes).
+
+A command that exits while background children still hold its output open is
+considered finished; its output is drained for at most `drain` seconds after the
+exit, then no longer captured.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import secrets
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from bcdrill.executors.transport.proctree import find_processes, signal_all, terminate
+
+POLL_CANCEL = 0.05  # seconds between looks at the cancel event
+GRACE = 2.0  # seconds between SIGTERM and SIGKILL of the process group
+DRAIN = 0.5  # seconds to keep reading output held open by background children after exit
+CAPTURE_LIMIT = 1_000_000  # characters of output kept in memory when capturing
+MARKER = "BCDRILL_PROC"  # environment entry that tags every process a command starts
+
+ProcessStatus = Literal["exited", "timeout", "cancelled"]
+
+
+class LineSink(Protocol):
+    def write(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    status: ProcessStatus
+    exit_code: int | None  # None when killed by us
+    last_line: str | None  # last non-empty output line
+    output: str = ""  # merged output, only when capture=True (at most CAPTURE_LIMIT characters)
+
+
+class _Output:
+    """Incremental decoding and line splitting of the merged output."""
+
+    def __init__(self, log: LineSink, capture: bool) -> None:
+        self._log = log
+        self._capture = capture
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial = ""
+        self._chunks: list[str] = []
+        self._size = 0
+        self.last_line: str | None = None
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        text = self._partial + self._decoder.decode(data, final=final)
+        lines = text.splitlines(keepends=True)
+        self._partial = lines.pop() if lines and not final and not lines[-1].endswith("\n") else ""
+        for line in lines:
+            self._emit(line if line.endswith("\n") else line + "\n")
+
+    def _emit(self, line: str) -> None:
+        self._log.write(line)
+        if line.strip():
+            self.last_line = line.strip()
+        if self._capture and self._size < CAPTURE_LIMIT:
+            self._chunks.append(line)
+            self._size += len(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._chunks)[:CAPTURE_LIMIT]
+
+
+def _spawn(
+    command: str | tuple[str, ...], cwd: str | None, env: Mapping[str, str] | None, tag: str
+) -> subprocess.Popen[bytes]:
+    args: str | list[str] = command if isinstance(command, str) else list(command)
+    extra = {os.fsencode(k): os.fsencode(v) for k, v in (env or {}).items()}
+    full_env = {**os.environb, **extra, MARKER.encode(): tag.encode()}  # bytes: no re-encoding per spawn
+    return subprocess.Popen(
+        args,
+        shell=isinstance(command, str),
+        cwd=cwd,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def run_process(
+    command: str | tuple[str, ...],
+    *,
+    log: LineSink,
+    deadline: float | None,
+    cancel: threading.Event,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    capture: bool = False,
+    grace: float = GRACE,
+) -> ProcessResult:
+    """Run `command` to completion, deadline (a time.monotonic() value) or cancel."""
+    tag = secrets.token_hex(16)
+    try:
+        proc = _spawn(command, cwd, env, tag)
+    except OSError as exc:
+        log.write(f"cannot start command: {exc}\n")
+        return ProcessResult("exited", 127, f"cannot start command: {exc}")
+    out = _Output(log, capture)
+    try:
+        status = _supervise(proc, out, deadline, cancel, grace, tag)
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
+    code = proc.returncode if status == "exited" else None
+    return ProcessResult(status, code, out.last_line, out.text if capture else "")
+
+
+def _supervise(
+    proc: subprocess.Popen[bytes],
+    out: _Output,
+    deadline: float | None,
+    cancel: threading.Event,
+    grace: float,
+    tag: str,
+) -> ProcessStatus:
+    assert proc.stdout is not None
+    pipe = proc.stdout.fileno()
+    os.set_blocking(pipe, False)
+    pidfd = _pidfd(proc.pid)
+    try:
+        status, pipe_open = _watch(proc, pipe, pidfd, out, deadline, cancel)
+        if status != "exited":
+            stop_all(proc, tag, grace)
+        if pipe_open:  # background children may still write: read what comes, for a short while
+            _drain(pipe, out, time.monotonic() + DRAIN)
+        else:
+            out.feed(b"", final=True)
+        return status
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _watch(
+    proc: subprocess.Popen[bytes],
+    pipe: int,
+    pidfd: int | None,
+    out: _Output,
+    deadline: float | None,
+    cancel: threading.Event,
+) -> tuple[ProcessStatus, bool]:
+    """Read output until the process exits; return early on deadline or cancel. Also says whether
+    the output pipe is still open (a background child may hold it)."""
+    pipe_open = True
+    while True:
+        if cancel.is_set():
+            return "cancelled", pipe_open
+        timeout = POLL_CANCEL
+        if deadline is not None:
+            timeout = min(timeout, deadline - time.monotonic())
+            if timeout <= 0:
+                return "timeout", pipe_open
+        fds = [fd for fd in ((pipe if pipe_open else None), pidfd) if fd is not None]
+        if not fds:  # no pidfd and the pipe is closed: fall back to a bounded wait
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout)
+        else:
+            ready, _, _ = select.select(fds, [], [], timeout if pidfd is not None else min(timeout, 0.005))
+            if pipe_open and pipe in ready:
+                pipe_open = _read(pipe, out)
+        if proc.poll() is not None:
+            return "exited", pipe_open
+
+
+def _read(pipe: int, out: _Output) -> bool:
+    """Read what is available; False at end of file."""
+    try:
+        data = os.read(pipe, 65536)
+    except BlockingIOError:
+        return True
+    if not data:
+        out.feed(b"", final=True)
+        return False
+    out.feed(data)
+    return True
+
+
+def _drain(pipe: int, out: _Output, until: float) -> None:
+    while True:
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            break
+        ready, _, _ = select.select([pipe], [], [], remaining)
+        if not ready or not _read(pipe, out):
+            break
+    out.feed(b"", final=True)
+
+
+def stop_all(proc: subprocess.Popen[bytes], tag: str, grace: float = GRACE) -> None:
+    """Stop the process group and every process that left it but still carries `tag`."""
+    marker = f"{MARKER}={tag}"
+    end = time.monotonic() + grace
+    signal_all(find_processes(env=marker), signal.SIGTERM)
+    kill_group(proc, grace)
+    # a fresh look (no stale pids): what is left gets the rest of the grace, then SIGKILL
+    terminate(find_processes(env=marker), grace=max(0.0, end - time.monotonic()))
+
+
+def kill_group(proc: subprocess.Popen[bytes], grace: float = GRACE) -> None:
+    """SIGTERM the process group, wait up to `grace` for it to vanish, then SIGKILL what is left."""
+    pgid = proc.pid  # start_new_session=True: the leader's pid is the group id
+    if not _signal_group(pgid, signal.SIGTERM):
+        proc.wait()
+        return
+    end = time.monotonic() + grace
+    while time.monotonic() < end:
+        proc.poll()
+        if proc.returncode is not None and not _group_alive(pgid):
+            return
+        time.sleep(0.01)
+    _signal_group(pgid, signal.SIGKILL)
+    proc.wait()
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a member of the group is running (zombies awaiting their reaper do not count)."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True  # no /proc: trust killpg
+    return any(_running_in_group(pid, pgid) for pid in entries if pid.isdigit())
+
+
+def _running_in_group(pid: str, pgid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X")

@@ -1,0 +1,101 @@
+"""ConsoleListener: one concise live line per step start/end (and run start/end) on stderr.
+
+Colour only when the stream is a terminal. A listener like any other: it reads the
+journal records, never the runner's state.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from bcdrill.common.duration import format_duration
+
+_COLOURS = {
+    "ok": "32",
+    "failed": "31",
+    "timeout": "31",
+    "skipped": "33",
+    "interrupted": "35",
+    "cancelled": "35",
+}
+
+
+class ConsoleListener:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.colour = bool(isatty and isatty())
+        self.targets: dict[tuple[str, str], float] = {}  # (system, "rto"|"rpo") -> target seconds
+        self.manual: set[str] = set()  # manual steps that wait for `drill ack` (no terminal, no auto-ack)
+        self.run_dir = "RUN_DIR"
+
+    def _paint(self, text: str, status: str) -> str:
+        code = _COLOURS.get(status)
+        return f"\033[{code}m{text}\033[0m" if self.colour and code else text
+
+    def on_event(self, record: dict[str, Any]) -> None:
+        line = self._line(record)
+        if line is not None:
+            self.stream.write(f"{_clock(record)} {line}\n")
+            self.stream.flush()
+
+    def _line(self, r: dict[str, Any]) -> str | None:
+        event = r.get("event")
+        if event == "step.started":
+            extra = f" (attempt {r['attempt']})" if r.get("attempt", 1) > 1 else ""
+            if r["step"] in self.manual:
+                extra += (
+                    f" — waiting for: drill ack {self.run_dir} {r['step']} --by NAME [--fail] [--note TEXT]"
+                )
+            return f"  → {r['step']}{extra}"
+        if event == "step.finished":
+            status = str(r.get("status"))
+            took = "" if status == "skipped" else f" {format_duration(r.get('duration'))}"
+            retry = "" if r.get("final", True) else " (will retry)"
+            return (
+                f"  {self._paint(status.upper(), status)} {r['step']}{took}{retry} — {r.get('detail') or ''}"
+            )
+        if event == "system.recovered":
+            return self._measured(r, "rto", f"{r['system']} recovered, RTO")
+        if event == "system.rpo":
+            return self._measured(r, "rpo", f"{r['system']} RPO")
+        if event == "run.started":
+            self._remember_targets(r)
+            self._remember_manual(r)
+        if event in ("run.started", "run.resumed"):
+            return f"{event} {r.get('scenario') or ''}".rstrip()
+        if event == "run.interrupted":
+            return f"interrupted ({r.get('reason')}); in flight: {', '.join(r.get('in_flight') or []) or '-'}"
+        if event == "run.finished":
+            return f"run {r.get('status')} (exit {r.get('exit_code')})"
+        return None
+
+    def _remember_manual(self, r: dict[str, Any]) -> None:
+        if r.get("auto_ack") or r.get("interactive") or r.get("dry_run"):
+            return
+        self.run_dir = str(r.get("run_dir") or "RUN_DIR")
+        steps = (r.get("snapshot") or {}).get("steps") or []
+        self.manual = {str(s["id"]) for s in steps if s.get("kind") == "manual"}
+
+    def _remember_targets(self, r: dict[str, Any]) -> None:
+        systems = (r.get("snapshot") or {}).get("systems") or {}
+        for sid, spec in systems.items():
+            for kind in ("rto", "rpo"):
+                if isinstance(spec, dict) and isinstance(spec.get(kind), (int, float)):
+                    self.targets[(sid, kind)] = float(spec[kind])
+
+    def _measured(self, r: dict[str, Any], kind: str, what: str) -> str:
+        """`✔ a recovered, RTO 1.0s (target 2.0s)`, or `✘ ... — target 2.0s missed`."""
+        value, target = r.get(kind), self.targets.get((str(r.get("system")), kind))
+        text = f"{what} {format_duration(value)}"
+        if target is None or not isinstance(value, (int, float)):
+            return f"  ✔ {text}"
+        if value <= target:
+            return f"  ✔ {text} (target {format_duration(target)})"
+        return f"  {self._paint('✘', 'failed')} {text} — target {format_duration(target)} missed"
+
+
+def _clock(record: dict[str, Any]) -> str:
+    ts = str(record.get("ts", ""))
+    return ts[11:19] if len(ts) >= 19 else ts

@@ -1,0 +1,416 @@
+"""The tamper-evident journal: `RUN_DIR/journal.jsonl` (DESIGN.md §7, docs/journal.md).
+
+One JSON object a line: `seq`, `ts`, `t`, `event`, the payload, `prev` and `hash`, where
+`hash` is the SHA-256 of the line's canonical JSON without `hash` (keys sorted, no spaces,
+UTF-8, non-ASCII kept) and `prev` is the previous line's `hash` (64 zeros for the first).
+Each line is written with one `os.write` to an `O_APPEND` descriptor and made durable with
+`fdatasync` before `append` returns. Concurrent appenders share syncs (group commit): one
+thread's `fdatasync` covers every line written before it started, so ten steps ending at
+once cost about one sync, not ten queued behind one lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bcdrill.common.errors import RunDirError
+from bcdrill.common.redact import Redactor
+
+GENESIS = "0" * 64
+ENVELOPE = frozenset({"seq", "ts", "t", "event", "prev", "hash"})
+JOURNAL_NAME = "journal.jsonl"
+SUMMARY_NAME = "summary.json"
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_sync = getattr(os, "fdatasync", os.fsync)
+
+
+def utc_ts(when: datetime | None = None) -> str:
+    """`when` (default now) as UTC ISO-8601 with microseconds and `Z`."""
+    return (when or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(_TS_FORMAT)
+
+
+def parse_ts(ts: str) -> datetime:
+    """The aware UTC datetime of a journal `ts` string (ValueError if it is not one)."""
+    if not ts.endswith("Z"):
+        raise ValueError(f"not a journal timestamp: {ts!r}")
+    return datetime.fromisoformat(ts[:-1]).replace(tzinfo=timezone.utc)
+
+
+def canonical(obj: Any) -> bytes:
+    """Canonical JSON bytes: keys sorted, separators `,` `:`, non-ASCII kept, UTF-8."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def line_hash(record: dict[str, Any]) -> str:
+    """The SHA-256 hex a line must carry as `hash` (computed over the record without `hash`)."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def _jsonable(value: Any) -> str:
+    """Fallback for values JSON cannot express (paths, datetimes, sets): their text."""
+    if isinstance(value, (set, frozenset)):
+        return json.dumps(sorted(map(str, value)), ensure_ascii=False)
+    return str(value)
+
+
+class Journal:
+    """Appends hash-chained, fsynced, secret-masked lines. Thread-safe."""
+
+    def __init__(self, path: Path, fd: int, redactor: Redactor, *, seq: int, prev: str, t: float) -> None:
+        self.path = path
+        self._fd: int | None = fd
+        self._redactor = redactor
+        self._seq = seq
+        self._prev = prev
+        self._t_base = t
+        self._mono_base = time.monotonic()
+        self._lock = threading.Lock()
+        self._durable = threading.Condition()
+        self._synced = seq - 1  # every line up to this seq is on disk
+        self._syncing = False
+
+    @classmethod
+    def create(cls, path: Path, *, redactor: Redactor) -> Journal:
+        """Start a new journal at `path` (which must not exist); `t` = 0 now."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise RunDirError(f"{path}: a journal already exists here; use `drill resume`") from None
+        except OSError as exc:
+            raise RunDirError(f"{path}: cannot create the journal: {exc.strerror}") from None
+        _sync_dir(path.parent)
+        return cls(path, fd, redactor, seq=0, prev=GENESIS, t=0.0)
+
+    @classmethod
+    def reopen(cls, path: Path, *, redactor: Redactor) -> Journal:
+        """Continue an existing journal (resume): next seq, chained to the last hash.
+
+        `t` continues from the last line's `t` plus the wall-clock time since its `ts`: across
+        a crash or a restart the monotonic clock is gone, so only the wall clock can bridge the
+        gap (never backwards: a clock that went back adds nothing). The whole chain is checked
+        first; a cut-off, garbled or altered journal is refused rather than repaired.
+        """
+        result, records = _verify_lines(path, _read_lines(path))
+        if not result.ok and result.lines > 0:
+            raise RunDirError(f"{path}: cannot resume: {result.message}")
+        seq, prev, t = 0, GENESIS, 0.0
+        if records:
+            last = records[-1]
+            gap = (datetime.now(timezone.utc) - parse_ts(last["ts"])).total_seconds()
+            seq, prev, t = last["seq"] + 1, last["hash"], float(last["t"]) + max(gap, 0.0)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise RunDirError(f"{path}: cannot open the journal: {exc.strerror}") from None
+        return cls(path, fd, redactor, seq=seq, prev=prev, t=t)
+
+    @property
+    def head(self) -> str:
+        """The hash of the last line written (64 zeros before the first)."""
+        return self._prev
+
+    def now_t(self) -> float:
+        """Seconds since run start on the monotonic clock, rounded to microseconds."""
+        return round(self._t_base + (time.monotonic() - self._mono_base), 6)
+
+    def append(self, event: str, /, **payload: Any) -> dict[str, Any]:
+        """Mask, chain, write and fsync one line; return the record exactly as read back later.
+
+        A payload key equal to an envelope key (seq, ts, t, event, prev, hash) is a bug:
+        ValueError. A write or sync failure raises OSError and leaves the chain unchanged.
+        """
+        clash = ENVELOPE.intersection(payload)
+        if clash:
+            raise ValueError(f"payload keys {sorted(clash)} collide with the journal envelope")
+        masked = self._redactor.mask_obj(payload)
+        with self._lock:
+            if self._fd is None:
+                raise ValueError(f"{self.path}: the journal is closed")
+            body = {"seq": self._seq, "ts": utc_ts(), "t": self.now_t(), "event": event, **masked}
+            body["prev"] = self._prev
+            record, data = _encode(body)
+            _write_all(self._fd, data)
+            self._seq += 1
+            self._prev = record["hash"]
+            fd = self._fd
+        self._wait_durable(fd, record["seq"])
+        return record
+
+    def _wait_durable(self, fd: int, seq: int) -> None:
+        """Return once line `seq` is synced: by this thread or by a sync started after it was written."""
+        with self._durable:
+            while self._synced < seq:
+                if self._syncing:
+                    self._durable.wait()
+                    continue
+                self._syncing, written = True, self._seq - 1
+                try:
+                    self._durable.release()
+                    try:
+                        _sync(fd)
+                    finally:
+                        self._durable.acquire()
+                    self._synced = max(self._synced, written)
+                finally:
+                    self._syncing = False
+                    self._durable.notify_all()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _encode(body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """Hash `body` and produce the line's bytes (envelope first, `hash` last, for people reading
+    the file). The record returned equals, as JSON, what a reader gets; values JSON cannot
+    express (paths, sets, ...) are turned into text in both."""
+    converted = False
+
+    def default(value: Any) -> str:
+        nonlocal converted
+        converted = True
+        return _jsonable(value)
+
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default)
+    canon = text.encode("utf-8", errors="replace")  # lone surrogates from odd output become "?"
+    norm: dict[str, Any] = json.loads(canon) if converted else body
+    ordered = {k: norm[k] for k in ("seq", "ts", "t", "event")}
+    ordered.update((k, v) for k, v in norm.items() if k not in ENVELOPE)
+    ordered["prev"] = norm["prev"]
+    ordered["hash"] = hashlib.sha256(canon).hexdigest()
+    line = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return ordered, line.encode("utf-8", errors="replace")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _sync_dir(directory: Path) -> None:
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def _read_lines(path: Path) -> list[bytes]:
+    """The file's lines, each with its trailing newline (the last may lack one)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: no journal here") from None
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot read the journal: {exc.strerror}") from None
+    return data.splitlines(keepends=True)
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+PARTIAL_NAME = "journal.partial"
+
+
+def set_aside_partial_tail(path: Path) -> dict[str, Any] | None:
+    """Move a last line that has no newline (cut off by a power loss or a full disk: its append
+    never returned, so the runner never acted on it) to `journal.partial`, keeping its bytes for
+    the auditor; None when the journal ends with a newline. The caller journals what it did."""
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return None
+    keep = data.rfind(b"\n") + 1
+    tail = data[keep:]
+    with open(path.parent / PARTIAL_NAME, "ab") as fh:
+        fh.write(tail + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.truncate(path, keep)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return {
+        "line": data[:keep].count(b"\n") + 1,
+        "bytes": len(tail),
+        "sha256": hashlib.sha256(tail).hexdigest(),
+        "kept_in": PARTIAL_NAME,
+    }
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every record of the journal, in order. RunDirError names an unreadable or garbled line.
+
+    This checks the form of each line, not the hash chain: `verify_journal` does that.
+    """
+    records = []
+    for number, raw in enumerate(_read_lines(path), start=1):
+        record = _parse(raw)
+        if not raw.endswith(b"\n"):
+            raise RunDirError(
+                f"{path}: line {number}, the last, is cut off (no newline: a crash or power loss during "
+                f"the write) — `drill resume {path.parent} --drop-partial-line` sets it aside in "
+                f"{PARTIAL_NAME} and records that it did; `drill verify {path.parent}` shows the rest"
+            )
+        if record is None or not record.keys() >= ENVELOPE:
+            raise RunDirError(
+                f"{path}: line {number} is cut off or garbled; the journal cannot be read "
+                f"(check it with `drill verify {path.parent}`)"
+            )
+        records.append(record)
+    return records
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The result of `verify_journal`; `bad_line` is 1-based, `head` the last line's hash."""
+
+    ok: bool
+    lines: int
+    head: str | None
+    bad_line: int | None
+    message: str
+
+
+def _check_line(number: int, raw: bytes, prev: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The record on line `number` and why it is bad (None when it is good)."""
+    record = _parse(raw)
+    if record is None:
+        return None, "not a JSON object (cut off or edited)"
+    if not raw.endswith(b"\n"):
+        return None, "no newline at the end (the line was cut off)"
+    missing = sorted(ENVELOPE - record.keys())
+    if missing:
+        return None, f"missing {', '.join(missing)}"
+    claimed = record.pop("hash")
+    try:
+        intact = hashlib.sha256(canonical(record)).hexdigest() == claimed
+    except ValueError:  # NaN/Infinity: never written by the journal
+        intact = False
+    record["hash"] = claimed
+    if not intact:
+        return None, "its hash does not match its content (the line was edited)"
+    if record["seq"] != number - 1:
+        return None, f"seq is {record['seq']}, expected {number - 1} (a line was removed, added or moved)"
+    if record["prev"] != prev:
+        return None, "prev does not match the previous line's hash (a line was removed or moved)"
+    return record, None
+
+
+def _verify_lines(path: Path, lines: list[bytes]) -> tuple[Verification, list[dict[str, Any]]]:
+    """Check every line's hash, seq and link; stop at the first bad line."""
+    prev, records = GENESIS, list[dict[str, Any]]()
+    for number, raw in enumerate(lines, start=1):
+        record, reason = _check_line(number, raw, prev)
+        if record is None:
+            return Verification(False, len(lines), None, number, f"line {number}: {reason}"), records
+        prev = record["hash"]
+        records.append(record)
+    if not lines:
+        return Verification(False, 0, None, None, f"{path}: the journal is empty"), records
+    finished = any(r["event"] == "run.finished" for r in records)
+    note = "" if finished else " (the run has not finished)"
+    return Verification(True, len(lines), prev, None, f"{len(lines)} lines verified{note}"), records
+
+
+def _summary_claims(path: Path) -> tuple[str | None, bool, str | None, tuple[int, str] | None]:
+    """(journal_head, finished, error, (journal_lines, journal_tail)) from summary.json beside the
+    journal, if there is one."""
+    summary_path = path.parent / SUMMARY_NAME
+    if not summary_path.exists():
+        return None, False, None, None
+    try:
+        summary = json.loads(summary_path.read_bytes())
+        head, lines, tail = (
+            summary.get("journal_head"),
+            summary.get("journal_lines"),
+            summary.get("journal_tail"),
+        )
+        last = (lines, tail) if isinstance(lines, int) and isinstance(tail, str) else None
+        return (head if isinstance(head, str) else None), bool(summary.get("finished")), None, last
+    except (OSError, ValueError, AttributeError):
+        return None, False, f"{summary_path} is unreadable", None
+
+
+def verify_journal(path: Path, head: str | None = None) -> Verification:
+    """Prove the journal unaltered: every hash and link, seq continuity, and the head.
+
+    `path` is the journal file or its run directory. `head` is summary.json's `journal_head`;
+    when not given, summary.json beside the journal is read if it exists. A head that is not
+    in the journal, or a summary that says the run finished while the journal has no
+    `run.finished` line, means lines were cut off the end.
+    """
+    return verify_and_read(path, head)[0]
+
+
+def verify_and_read(path: Path, head: str | None = None) -> tuple[Verification, list[dict[str, Any]]]:
+    """`verify_journal` and the records it read (those before the first bad line), in one read."""
+    path = path / JOURNAL_NAME if path.is_dir() else path
+    result, records = _verify_lines(path, _read_lines(path))
+    return _verify_claims(path, result, records, head), records
+
+
+def _verify_claims(
+    path: Path, result: Verification, records: list[dict[str, Any]], head: str | None
+) -> Verification:
+    if not result.ok:
+        return result
+    claims_finished, last = False, None
+    if head is None:
+        head, claims_finished, error, last = _summary_claims(path)
+        if error:
+            return Verification(False, result.lines, result.head, None, error)
+    if last is not None and (len(records) < last[0] or records[last[0] - 1]["hash"] != last[1]):
+        n = result.lines
+        text = (
+            f"line {min(n, last[0]) + 1}: summary.json was written when the journal had {last[0]} lines "
+            f"ending with {last[1][:12]}…; that line is gone (lines were removed from the end, e.g. notes)"
+        )
+        return Verification(False, n, result.head, min(n, last[0]) + 1, text)
+    return _check_head(records, result, head, claims_finished)
+
+
+def _check_head(
+    records: list[dict[str, Any]], result: Verification, head: str | None, claims: bool
+) -> Verification:
+    n = result.lines
+    missing = f"line {n + 1}: missing — the journal ends after line {n}"
+    if head is not None:
+        if not any(r["hash"] == head for r in records):
+            text = f"{missing}, but its head {head[:12]}… is not in it (lines were cut off or replaced)"
+            return Verification(False, n, result.head, n + 1, text)
+    elif claims and not any(r["event"] == "run.finished" for r in records):
+        text = f"{missing} without run.finished, but summary.json says the run finished (cut off)"
+        return Verification(False, n, result.head, n + 1, text)
+    return result

@@ -1,0 +1,139 @@
+"""Ed25519 signature of a journal head (`drill export --sign-key`, `drill verify --pubkey`).
+
+The signed message is `bcdrill journal head v1\\n<head>` where <head> is the hash of the
+journal's last line at signing time. The signature lives in `RUN_DIR/journal.sig` (JSON:
+version, algorithm, head, signature (base64), fingerprint (OpenSSH `SHA256:…` of the public
+key), public_key (OpenSSH line, for information only: verify with a key you trust), ts).
+Keys: an OpenSSH or PEM (PKCS#8) Ed25519 private key without passphrase; a public key as an
+OpenSSH `ssh-ed25519 AAAA…` line or PEM. Needs the `cryptography` package (imported lazily).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bcdrill.common.errors import UsageError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+SIG_NAME = "journal.sig"
+MESSAGE_PREFIX = b"bcdrill journal head v1\n"
+NEED = "signing needs the Python package 'cryptography': pip install cryptography"
+
+
+def _crypto() -> Any:
+    try:
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        raise UsageError(NEED) from None
+    return serialization
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """An Ed25519 private key from an OpenSSH or PEM file (UsageError otherwise)."""
+    serialization = _crypto()
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    data = _read(path, "private key")
+    try:
+        if b"OPENSSH PRIVATE KEY" in data:
+            key = serialization.load_ssh_private_key(data, password=None)
+        else:
+            key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(
+            f"{path}: not an unencrypted Ed25519 private key ({exc}) — make one with "
+            "`ssh-keygen -t ed25519 -N '' -f drill-signing`"
+        ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise UsageError(f"{path}: the key is not Ed25519 — make one with `ssh-keygen -t ed25519`")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """An Ed25519 public key from an OpenSSH `ssh-ed25519 AAAA…` line or a PEM file."""
+    serialization = _crypto()
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    data = _read(path, "public key").strip()
+    try:
+        if data.startswith(b"ssh-"):
+            key = serialization.load_ssh_public_key(data)
+        else:
+            key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise UsageError(f"{path}: not an Ed25519 public key ({exc})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise UsageError(f"{path}: the public key is not Ed25519")
+    return key
+
+
+def openssh_line(key: Ed25519PublicKey) -> str:
+    serialization = _crypto()
+    raw: bytes = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return raw.decode("ascii")
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    """The key's fingerprint as `ssh-keygen -lf` prints it: `SHA256:<base64, no padding>`."""
+    blob = base64.b64decode(openssh_line(key).split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii").rstrip("=")
+
+
+def sign_head(run_dir: Path, head: str, key_path: Path) -> dict[str, Any]:
+    """Sign `head` with the private key; write and return RUN_DIR/journal.sig's content."""
+    key = load_private_key(key_path)
+    public = key.public_key()
+    record = {
+        "version": 1,
+        "algorithm": "ed25519",
+        "head": head,
+        "signature": base64.b64encode(key.sign(MESSAGE_PREFIX + head.encode("ascii"))).decode("ascii"),
+        "fingerprint": fingerprint(public),
+        "public_key": openssh_line(public),
+        "ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    path = run_dir / SIG_NAME
+    tmp = path.with_name(f".{SIG_NAME}.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return record
+
+
+def _read_sig(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((run_dir / SIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def verify_head_signature(run_dir: Path, head: str | None, pubkey: Path) -> tuple[bool, str]:
+    """(ok, detail): RUN_DIR/journal.sig is a valid signature of `head` by `pubkey`."""
+    from cryptography.exceptions import InvalidSignature
+
+    key = load_public_key(pubkey)
+    sig = _read_sig(run_dir)
+    if sig is None:
+        return False, f"{run_dir / SIG_NAME} is missing or unreadable: the journal head was not signed"
+    if not head or sig.get("head") != head:
+        signed = str(sig.get("head") or "")[:12]
+        return False, f"{SIG_NAME} signs head {signed}…, not the journal's head {(head or '')[:12]}…"
+    try:
+        key.verify(base64.b64decode(str(sig.get("signature", ""))), MESSAGE_PREFIX + head.encode("ascii"))
+    except (InvalidSignature, ValueError):
+        return False, f"the signature in {SIG_NAME} was not made by the key {pubkey} ({fingerprint(key)})"
+    return True, f"head signed by {fingerprint(key)} at {sig.get('ts')}"

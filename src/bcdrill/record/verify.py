@@ -1,0 +1,82 @@
+"""`drill verify RUN_DIR`: prove the record is unaltered.
+
+Three layers, each reported: the journal's hash chain (and the head recorded in summary.json),
+the step logs against the SHA-256 the journal recorded when each step finished, and — in an
+extracted evidence bundle — every file against SHA256SUMS. With `--pubkey`, the signature of
+the journal head too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bcdrill.common.errors import RunDirError
+from bcdrill.render.annex import file_sha256 as _sha256
+
+
+def verify_run(run_dir: Path, *, pubkey: Path | None = None) -> tuple[bool, str]:
+    """(ok, message) for the run directory; raises RunDirError if there is no journal."""
+    from bcdrill.record.journal import verify_and_read
+
+    journal = run_dir / "journal.jsonl"
+    if not journal.is_file():
+        raise RunDirError(f"{journal}: no journal here — is {run_dir} a run directory?")
+    result, records = verify_and_read(journal)
+    if not result.ok:
+        where = f"{journal}:{result.bad_line}" if result.bad_line else str(journal)
+        return False, f"{where}: ALTERED: {result.message}"
+    finished = next((r["hash"] for r in reversed(records) if r.get("event") == "run.finished"), None)
+    head = f"journal_head (the run.finished line) {finished}; " if finished else ""
+    lines = [f"{journal}: intact: {result.lines} lines; {head}last line {result.head}"]
+    if finished is None:
+        lines[0] += " — the run has NOT FINISHED (no run.finished line): in progress, crashed or interrupted"
+    problems = log_problems(run_dir, records) + sums_problems(run_dir)
+    if problems:
+        return False, "\n".join([*lines, *(f"{run_dir / p}: ALTERED: {why}" for p, why in problems)])
+    lines.append(f"{run_dir}: step logs match the digests in the journal")
+    if (run_dir / "SHA256SUMS").is_file():
+        lines.append(f"{run_dir}: every file matches SHA256SUMS")
+    if pubkey is not None:
+        from bcdrill.record.signing import verify_head_signature
+
+        ok, detail = verify_head_signature(run_dir, result.head, pubkey)
+        if not ok:
+            return False, "\n".join([*lines, f"{journal}: signature: {detail}"])
+        lines.append(f"{journal}: signature: {detail}")
+    return True, "\n".join(lines)
+
+
+def log_problems(run_dir: Path, records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Logs that differ from the digest the journal recorded last for them: (relative path, why)."""
+    recorded: dict[str, str] = {}
+    for rec in records:
+        if rec.get("event") == "step.finished" and rec.get("log") and rec.get("log_sha256"):
+            recorded[str(rec["log"])] = str(rec["log_sha256"])
+    problems = []
+    for rel, digest in recorded.items():
+        path = run_dir / rel
+        if not path.is_file():
+            problems.append((rel, "missing; the journal recorded its SHA-256 when the step finished"))
+        elif _sha256(path) != digest:
+            problems.append((rel, f"differs from the SHA-256 the journal recorded ({digest[:16]}…)"))
+    return problems
+
+
+def sums_problems(run_dir: Path) -> list[tuple[str, str]]:
+    """Files of an extracted bundle that differ from its SHA256SUMS (none without one)."""
+    sums = run_dir / "SHA256SUMS"
+    if not sums.is_file():
+        return []
+    problems = []
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        digest, sep, rel = line.partition("  ")
+        if not sep:
+            continue
+        rel = rel.lstrip("*")
+        path = run_dir / rel
+        if not path.is_file():
+            problems.append((rel, "listed in SHA256SUMS but missing"))
+        elif _sha256(path) != digest:
+            problems.append((rel, "differs from SHA256SUMS"))
+    return problems

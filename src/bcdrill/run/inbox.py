@@ -1,0 +1,283 @@
+"""Files other terminals drop into a running drill's directory.
+
+- `acks/<step>.json`: a person's pass/fail for a manual step (`drill ack`). The runner
+  alone writes the journal; the manual executor picks the file up, journals
+  `manual.acknowledged` and moves the file to `acks/used/`.
+- `notes/<id>.json`: a note (`drill note`) made while a runner holds the run directory;
+  the runner journals it as a `note` event and moves it to `notes/journaled/`. When no
+  runner holds the directory, `add_note` appends the note to the journal directly.
+
+Every file is written atomically (a temp file in the same directory, then rename), so a
+reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from bcdrill.common.errors import RunDirError, UsageError
+from bcdrill.scenario.validator import did_you_mean
+
+AckResult = Literal["pass", "fail"]
+NOTE_KINDS = ("finding", "action", "observation", "evaluation")
+
+
+@dataclass(frozen=True)
+class Ack:
+    step: str
+    by: str
+    result: AckResult
+    note: str | None
+    ts: str
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _write_atomic(path: Path, obj: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _require_run_dir(run_dir: Path) -> None:
+    if not (run_dir / "journal.jsonl").is_file():
+        raise RunDirError(f"{run_dir} is not a drill run directory (no journal.jsonl)")
+
+
+def ack_path(run_dir: Path, step: str) -> Path:
+    return Path(run_dir) / "acks" / f"{step}.json"
+
+
+def write_ack(
+    run_dir: Path, step: str, *, by: str, result: AckResult = "pass", note: str | None = None
+) -> Path:
+    """Drop the acknowledgement of manual step `step` for the runner to pick up."""
+    run_dir = Path(run_dir)
+    _require_run_dir(run_dir)
+    if result not in ("pass", "fail"):
+        raise UsageError(f"an acknowledgement is pass or fail, not {result!r}")
+    if not by.strip():
+        raise UsageError("--by NAME is required: the person who verified the step")
+    if "/" in step or step.startswith("."):
+        raise UsageError(f"{step!r} is not a step id")
+    _check_ackable(run_dir, step)
+    path = ack_path(run_dir, step)
+    _write_atomic(path, {"step": step, "by": by, "result": result, "note": note, "ts": _now()})
+    return path
+
+
+def _journal_records(run_dir: Path) -> list[dict[str, Any]]:
+    """The readable records of the journal (a line cut off by a crash is skipped)."""
+    records = []
+    with open(run_dir / "journal.jsonl", "rb") as fh:
+        for raw in fh:
+            with contextlib.suppress(ValueError):
+                obj = json.loads(raw)
+                if isinstance(obj, dict):
+                    records.append(obj)
+    return records
+
+
+def _check_ackable(run_dir: Path, step: str) -> None:
+    """`step` is a manual step of this run's scenario that has not finished yet (UsageError if not)."""
+    records = _journal_records(run_dir)
+    snapshot = records[0].get("snapshot") if records and records[0].get("event") == "run.started" else None
+    if not isinstance(snapshot, dict):
+        return  # no scenario snapshot to check against
+    kinds = {
+        str(s.get("id")): s.get("kind")
+        for s in [*(snapshot.get("steps") or []), *(snapshot.get("rollback") or [])]
+        if isinstance(s, dict)
+    }
+    if step not in kinds:
+        manual = [sid for sid, kind in kinds.items() if kind == "manual"]
+        hint = did_you_mean(step, manual) or (
+            f" — its manual steps are: {', '.join(manual)}" if manual else " — it has no manual steps"
+        )
+        raise UsageError(f"the drill in {run_dir} has no step {step!r}{hint}")
+    if kinds[step] != "manual":
+        kind = kinds[step]
+        raise UsageError(
+            f"step {step!r} is a {kind} step, not a manual one — only manual steps are acknowledged"
+        )
+    waiting = False
+    for rec in records:
+        if rec.get("step") != step:
+            continue
+        if rec.get("event") == "step.started":
+            waiting = True
+        elif rec.get("event") == "step.finished":
+            waiting = False
+            if rec.get("final"):
+                status = rec.get("status")
+                raise UsageError(
+                    f"step {step!r} already finished ({status}) — there is nothing to acknowledge"
+                )
+    if not waiting:
+        raise UsageError(
+            f"step {step!r} has not started yet — acknowledge it when the drill reaches it: a confirmation "
+            "given in advance is not evidence that the business function works at the DR site"
+        )
+
+
+def read_ack(run_dir: Path, step: str) -> Ack | None:
+    """The pending acknowledgement of `step`, or None. A malformed file is ignored (None)."""
+    try:
+        obj = json.loads(ack_path(run_dir, step).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict) or obj.get("result") not in ("pass", "fail"):
+        return None
+    return Ack(step, str(obj.get("by") or "unknown"), obj["result"], obj.get("note"), str(obj.get("ts", "")))
+
+
+def consume_ack(run_dir: Path, step: str, attempt: int) -> None:
+    """Move a used acknowledgement aside so a later attempt waits for a new one."""
+    used = Path(run_dir) / "acks" / "used"
+    used.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.replace(ack_path(run_dir, step), used / f"{step}.{attempt}.json")
+
+
+def _note_record(
+    kind: str, text: str, owner: str | None, due: str | None, by: str | None, closes: str | None = None
+) -> dict[str, Any]:
+    if kind not in NOTE_KINDS:
+        raise UsageError(f"note kind must be one of {', '.join(NOTE_KINDS)}, not {kind!r}")
+    if not text.strip():
+        raise UsageError("a note needs --text")
+    note_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    record = {"id": note_id, "kind": kind, "text": text, "owner": owner, "due": due, "by": by}
+    if closes:  # closes a corrective action: `A-3`, or `<run id>:A-3` of an earlier drill
+        record["closes"] = closes.strip()
+    return record
+
+
+def _drop_note(run_dir: Path, record: dict[str, Any]) -> Path:
+    """Leave a note file for the runner that holds `run_dir` to journal."""
+    path = run_dir / "notes" / f"{record['id']}.json"
+    _write_atomic(path, record)
+    return path
+
+
+def take_notes(run_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Pending note files, oldest first, with their content (malformed files are skipped)."""
+    found = []
+    for path in sorted((Path(run_dir) / "notes").glob("*.json")):
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(obj, dict) and obj.get("text"):
+            found.append((path, obj))
+    return found
+
+
+def mark_note_journaled(path: Path) -> None:
+    done = path.parent / "journaled"
+    done.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.replace(path, done / path.name)
+
+
+def _journal_note(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Append a `note` event to the journal of a run no runner holds (takes the lock meanwhile)."""
+    from bcdrill.common.redact import Redactor
+    from bcdrill.record.journal import Journal
+    from bcdrill.run.lock import RunLock
+
+    with RunLock(run_dir):
+        journal = Journal.reopen(run_dir / "journal.jsonl", redactor=Redactor(()))
+        try:
+            return journal.append("note", **record)
+        finally:
+            journal.close()
+
+
+_CLOSES = re.compile(r"(?:(?P<run>[^:\s]+):)?A-(?P<n>[1-9][0-9]*)")
+
+
+def _check_note(run_dir: Path, kind: str, due: str | None, closes: str | None) -> None:
+    """A due date is a date; an action closed in this run exists (UsageError: nothing is written)."""
+    if due is not None:
+        try:
+            date.fromisoformat(due)
+        except ValueError:
+            raise UsageError(f"--due {due!r}: expected a date YYYY-MM-DD, e.g. --due 2027-03-31") from None
+    if closes is None:
+        return
+    match = _CLOSES.fullmatch(closes.strip())
+    if match is None:
+        raise UsageError(
+            f"--closes {closes!r}: expected an action id such as A-3, or RUN_ID:A-3 of an earlier drill"
+        )
+    if match["run"] is None:
+        actions = sum(
+            1 for r in _journal_records(run_dir) if r.get("event") == "note" and r.get("kind") == "action"
+        )
+        if int(match["n"]) > actions:
+            raise UsageError(
+                f"--closes {closes}: this drill has {actions} corrective action(s) (A-1…A-{actions}) — "
+                "use RUN_ID:A-n for an action of an earlier drill"
+            )
+
+
+def _refresh_reports(run_dir: Path) -> None:
+    """Re-render the reports a run directory has, so they show the note and summary.json covers it."""
+    from bcdrill.render import FILENAMES, write_reports
+
+    present = [fmt for fmt, name in FILENAMES.items() if fmt != "pdf" and (run_dir / name).exists()]
+    lang = "en"
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        lang = str(
+            json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("report_lang") or "en"
+        )
+    write_reports(run_dir, present or ["json"], lang=lang)
+
+
+def add_note(
+    run_dir: Path,
+    *,
+    text: str,
+    kind: str = "observation",
+    owner: str | None = None,
+    due: str | None = None,
+    by: str | None = None,
+    closes: str | None = None,
+) -> str:
+    """`drill note`: journal directly when no runner holds the run, else leave it for the runner.
+    `closes`: the corrective action this note closes (`A-3`, or `<run id>:A-3`)."""
+    from bcdrill.run.lock import RunLock
+
+    run_dir = Path(run_dir)
+    _require_run_dir(run_dir)
+    record = _note_record(kind, text, owner, due, by, closes)
+    _check_note(run_dir, kind, due, closes)
+    lock = RunLock(run_dir)
+    if lock.try_acquire():
+        lock.release()
+        with contextlib.suppress(RunDirError):  # lost a race with a runner starting: leave a file
+            line = _journal_note(run_dir, record)
+            _refresh_reports(run_dir)
+            return f"journal line {line['seq'] + 1} of {run_dir / 'journal.jsonl'}; reports re-rendered"
+    return f"{_drop_note(run_dir, record)} (the running drill will journal it)"

@@ -1,0 +1,272 @@
+"""`drill resume RUN_DIR`: continue a run that was interrupted, aborted or killed.
+
+What the journal says decides what happens to each step:
+- ended ok, or skipped because its `when` is false: done, never re-run;
+- failed/timed out (final attempt): done (dependents stay skipped) unless `--rerun STEP`; a
+  step whose failure aborted the drill (`on_failure: abort`) needs `--rerun` or `--mark-done`:
+  a plain resume is refused and says so;
+- failed with a retry still due (the run stopped between attempts): runs again;
+- skipped because a need failed or the drill aborted, or never started: scheduled again;
+- in flight when the run stopped (a `step.started` without its `step.finished`, e.g. after
+  `kill -9`) or `interrupted`: its effect is unknown. It is first journaled `interrupted`;
+  then it is re-run if it is `idempotent: true` or named by `--rerun`, recorded done if
+  named by `--mark-done STEP --by NAME`, and otherwise the resume is refused (exit 2)
+  before anything is written.
+T0 and the systems already recovered come from the journal; `t` continues its scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bcdrill.common.errors import RunDirError
+from bcdrill.common.redact import Redactor
+from bcdrill.executors.base import RunOptions
+from bcdrill.record.journal import Journal, read_journal
+from bcdrill.run.lock import RunLock
+from bcdrill.run.rundir import JOURNAL, SCENARIO, is_run_dir
+from bcdrill.run.scheduler import DISABLED, FAILED
+from bcdrill.run.session import Listener, Session, close_listeners
+from bcdrill.run.stepclock import record_clock_events
+from bcdrill.scenario.model import Scenario
+
+
+@dataclass
+class Past:
+    """What the journal records about the earlier session(s)."""
+
+    started: dict[str, Any]
+    status: str | None = None  # of the last run.finished
+    last: dict[str, dict[str, Any]] = field(default_factory=dict)  # last step.finished per step
+    attempts: dict[str, int] = field(default_factory=dict)
+    open: dict[str, dict[str, Any]] = field(default_factory=dict)  # step.started without finish
+    t0: float | None = None
+    t0_ts: str | None = None
+    recovered: set[str] = field(default_factory=set)
+
+
+def read_past(records: list[dict[str, Any]], path: Path) -> Past:
+    if not records or records[0].get("event") != "run.started":
+        raise RunDirError(f"{path}: the journal does not start with run.started; it cannot be resumed")
+    past = Past(started=records[0])
+    for r in records:
+        event, sid = r["event"], str(r.get("step"))
+        if event == "step.started" and not r.get("rollback"):
+            past.attempts[sid] = max(past.attempts.get(sid, 0), int(r["attempt"]))
+            past.open[sid] = r
+        elif event == "step.finished" and not r.get("rollback"):
+            past.attempts[sid] = max(past.attempts.get(sid, 0), int(r["attempt"]))
+            past.last[sid] = r
+            past.open.pop(sid, None)
+        elif event == "clock.declared":
+            past.t0, past.t0_ts = float(r["t0"]), r["t0_ts"]
+        elif event == "system.recovered":
+            past.recovered.add(r["system"])
+        elif event == "run.finished":
+            past.status = r["status"]
+    return past
+
+
+@dataclass
+class Decision:
+    done: dict[str, bool] = field(default_factory=dict)  # id -> satisfied
+    crashed: list[str] = field(default_factory=list)  # in flight without a step.finished
+    marked: list[str] = field(default_factory=list)
+
+
+def _in_flight_message(step_id: str) -> str:
+    return (
+        f"step {step_id} was in flight when the run stopped and is not idempotent — check its effect, "
+        f"then resume with --rerun {step_id} or --mark-done {step_id} --by NAME"
+    )
+
+
+def _aborted_message(step_id: str, status: str) -> str:
+    return (
+        f"step {step_id} ended {status} and aborted the drill — fix the cause, then resume with "
+        f"--rerun {step_id}, or record it done with --mark-done {step_id} --by NAME"
+    )
+
+
+def decide(scn: Scenario, past: Past, rerun: Sequence[str], mark_done: Sequence[str]) -> Decision:
+    """Which steps are done; RunDirError (nothing written) when the resume cannot go on."""
+    ids = {s.id for s in scn.steps}
+    unknown = [s for s in [*rerun, *mark_done] if s not in ids]
+    if unknown:
+        raise RunDirError(f"no step {', '.join(unknown)} in {scn.name}")
+    decision, problems = Decision(), []
+    for step in scn.steps:
+        last = past.last.get(step.id)
+        status = last["status"] if last else None
+        if step.id in past.open or status in ("interrupted", "cancelled"):
+            if step.id in past.open:
+                decision.crashed.append(step.id)
+            if step.id in mark_done:
+                decision.marked.append(step.id)
+            elif not (step.idempotent or step.id in rerun):
+                problems.append(_in_flight_message(step.id))
+        elif status == "ok" or (status == "skipped" and last and last.get("detail") == DISABLED):
+            if step.id in rerun or step.id in mark_done:
+                problems.append(f"step {step.id} already ended {status}; it is never re-run")
+            decision.done[step.id] = True
+        elif status in FAILED and last and last.get("final", True):
+            if step.id in mark_done:
+                decision.marked.append(step.id)
+            elif step.on_failure == "abort" and step.id not in rerun:
+                problems.append(_aborted_message(step.id, str(status)))
+            elif step.id not in rerun:
+                decision.done[step.id] = step.on_failure == "ignore"
+    if problems:
+        raise RunDirError("\n".join(problems))
+    return decision
+
+
+def _load(run_dir: Path, past: Past, cli_vars: Mapping[str, str]) -> Scenario:
+    from bcdrill.scenario.loader import load_scenario
+
+    started = past.started
+    original = started.get("scenario_path")
+    base_dir = Path(original).parent if original else run_dir
+    merged = {**(started.get("vars") or {}), **cli_vars}
+    scn = load_scenario(
+        run_dir / SCENARIO, cli_vars=merged, base_dir=base_dir, inventory=started.get("inventory")
+    )
+    recorded = started.get("scenario_sha256")
+    if recorded and scn.sha256 != recorded:
+        raise RunDirError(
+            f"{run_dir / SCENARIO} was changed since the run started (sha256 {scn.sha256[:12]}…, "
+            f"the journal recorded {str(recorded)[:12]}…) — restore the original to resume; "
+            "a changed drill is a new run"
+        )
+    return scn
+
+
+def resume_run(
+    run_dir: Path,
+    *,
+    rerun: Sequence[str],
+    mark_done: Sequence[str],
+    by: str | None,
+    options: RunOptions,
+    parallel: int,
+    listeners: Sequence[Listener],
+    cli_vars: Mapping[str, str],
+    argv: Sequence[str],
+    lang: str = "en",
+    drop_partial_line: bool = False,
+) -> int:
+    """Continue an interrupted, aborted or crashed run in place; the exit code. Closes `listeners`."""
+    from bcdrill.record.journal import set_aside_partial_tail
+    from bcdrill.run.runner import check_safety, drive
+
+    run_dir = Path(run_dir).absolute()
+    try:
+        if not is_run_dir(run_dir):
+            raise RunDirError(f"{run_dir} is not a drill run directory (no {JOURNAL})")
+        if mark_done and not by:
+            raise RunDirError("--mark-done needs --by NAME — the person who checked the step's effect")
+        with RunLock(run_dir):
+            dropped = set_aside_partial_tail(run_dir / JOURNAL) if drop_partial_line else None
+            past = read_past(read_journal(run_dir / JOURNAL), run_dir / JOURNAL)
+            if past.status == "complete":
+                raise RunDirError(f"{run_dir}: the run is complete — nothing to resume")
+            scn = _load(run_dir, past, cli_vars)
+            check_safety(scn, options, scn.name)  # production was confirmed when the run started
+            decision = decide(scn, past, rerun, mark_done)
+            redactor = Redactor(scn.secrets)
+            journal = Journal.reopen(run_dir / JOURNAL, redactor=redactor)
+            session = Session(scn, run_dir, journal, options=options, listeners=listeners, redactor=redactor)
+            try:
+                _restore(session, past)
+                session.emit(
+                    "run.resumed",
+                    argv=list(argv),
+                    rerun=list(rerun),
+                    mark_done=[{"step": s, "by": by} for s in mark_done],
+                    dropped_partial_line=dropped,
+                )
+                _close_crashed(session, past, decision)
+                _mark_done(session, decision, by or "unknown")
+                return drive(session, parallel, done=decision.done, lang=lang)
+            finally:
+                journal.close()
+    finally:
+        close_listeners(listeners)
+
+
+def _restore(session: Session, past: Past) -> None:
+    session.attempts.update(past.attempts)
+    session.clock.t0, session.clock.t0_ts = past.t0, past.t0_ts
+    session.clock.recovered |= past.recovered
+
+
+def _close_crashed(session: Session, past: Past, decision: Decision) -> None:
+    for sid in decision.crashed:
+        started = past.open[sid]
+        log = Path(session.run_dir) / "logs" / f"{sid}.log"
+        session.emit(
+            "step.finished",
+            step=sid,
+            attempt=started["attempt"],
+            status="interrupted",
+            duration=None,
+            exit_code=None,
+            detail="in flight when the run stopped (the runner was killed or crashed)",
+            log=f"logs/{sid}.log" if log.exists() else None,
+            log_sha256=_sha(log),
+            started_t=started["t"],
+            final=True,
+            rollback=False,
+        )
+
+
+def _sha(path: Path) -> str | None:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def _mark_done(session: Session, decision: Decision, by: str) -> None:
+    """Record the steps a person checked by hand as ok (their clock events count from now)."""
+    from bcdrill.executors.base import Outcome
+    from bcdrill.record.journal import utc_ts
+
+    for sid in decision.marked:
+        step = session.scn.step(sid)
+        attempt = session.attempts.get(sid, 0) + 1
+        session.attempts[sid] = attempt
+        session.emit(
+            "manual.acknowledged",
+            step=sid,
+            by=by,
+            result="pass",
+            note="marked done on resume",
+            via="mark-done",
+        )
+        now = session.journal.now_t()
+        session.emit(
+            "step.finished",
+            step=sid,
+            attempt=attempt,
+            status="ok",
+            duration=0.0,
+            exit_code=None,
+            detail=f"marked done by {by}",
+            log=None,
+            log_sha256=None,
+            started_t=now,
+            final=True,
+            rollback=False,
+        )
+        decision.done[sid] = True
+        step_no_rpo = step if not step.rpo_of else _without_rpo(step)
+        record_clock_events(session, step_no_rpo, Outcome("ok"), now, utc_ts())
+
+
+def _without_rpo(step: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(step, rpo_of=())

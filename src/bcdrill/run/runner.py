@@ -1,0 +1,262 @@
+"""run_scenario / resume_run: the run directory, the lock, the journal, the schedule, the end.
+
+One runner per run directory (`lock.RunLock`). The journal is the only record: the
+runner appends, listeners follow. SIGINT/SIGTERM interrupt the run: in-flight steps are
+cancelled (process groups killed) and journaled `interrupted`, nothing new starts,
+`run.interrupted` and `run.finished` (interrupted, exit 3) are written, and the run can
+be resumed. An `abort` failure runs `rollback:` as a sequence and ends the run
+`aborted` (exit 3). Otherwise the run is `complete`: exit 0 when every step succeeded (or
+its failure was ignored) and every target is met, else 1.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bcdrill import __version__
+from bcdrill.common.errors import UsageError
+from bcdrill.common.redact import Redactor
+from bcdrill.executors import preload
+from bcdrill.executors.base import RunOptions
+from bcdrill.listeners.console import ConsoleListener
+from bcdrill.record.events import scenario_snapshot
+from bcdrill.record.journal import Journal
+from bcdrill.run.lock import RunLock
+from bcdrill.run.resume import resume_run
+from bcdrill.run.rundir import JOURNAL, create_run_dir
+from bcdrill.run.scheduler import FAILED, Schedule, Task, schedule
+from bcdrill.run.session import Listener, Session, close_listeners
+from bcdrill.run.stepclock import declare_t0
+from bcdrill.run.steprun import StepRunner
+from bcdrill.scenario.model import Scenario, Step
+
+__all__ = ["ConsoleListener", "Listener", "resume_run", "run_scenario"]
+
+_SECRET_NAME = re.compile(r"password|secret|token|key", re.IGNORECASE)
+REPORT_FORMATS = ("html", "md", "json", "junit")
+
+
+def check_safety(scn: Scenario, options: RunOptions, confirm_production: str | None) -> None:
+    """The production guard (DESIGN.md §6); raises UsageError before anything is created."""
+    if scn.environment != "production":
+        return
+    if confirm_production != scn.name:
+        raise UsageError(
+            f"{scn.path}: scenario {scn.name!r} targets production — "
+            f"re-run with --confirm-production {scn.name} to confirm"
+        )
+    if options.auto_ack:
+        raise UsageError(f"--auto-ack is refused in production ({scn.name}): manual steps need a person")
+
+
+def public_vars(scn: Scenario, cli_vars: Mapping[str, str]) -> dict[str, str]:
+    """The --var values that may be journaled (never the secret ones)."""
+    secret_names = set(scn.secret_vars)
+    values = set(scn.secrets)
+    return {
+        k: v
+        for k, v in cli_vars.items()
+        if not _SECRET_NAME.search(k) and k not in secret_names and v not in values
+    }
+
+
+def run_scenario(
+    scn: Scenario,
+    *,
+    run_dir: Path | None,
+    options: RunOptions,
+    parallel: int,
+    listeners: Sequence[Listener],
+    argv: Sequence[str],
+    cli_vars: Mapping[str, str],
+    confirm_production: str | None = None,
+    lang: str = "en",
+) -> int:
+    """Run `scn` in a new run directory; the exit code (DESIGN.md §4)."""
+    check_safety(scn, options, confirm_production)
+    path = create_run_dir(scn, run_dir)
+    with RunLock(path):
+        redactor = Redactor(scn.secrets)
+        journal = Journal.create(path / JOURNAL, redactor=redactor)
+        session = Session(scn, path, journal, options=options, listeners=listeners, redactor=redactor)
+        try:
+            start = session.emit(
+                "run.started", **_started_payload(scn, path, options, parallel, argv, cli_vars)
+            )
+            if scn.declaring_step is None:
+                declare_t0(session, None, 0.0, start["ts"])
+            return drive(session, parallel, done={}, lang=lang)
+        finally:
+            journal.close()
+            close_listeners(listeners)
+
+
+def _started_payload(
+    scn: Scenario,
+    path: Path,
+    options: RunOptions,
+    parallel: int,
+    argv: Sequence[str],
+    cli_vars: Mapping[str, str],
+) -> dict[str, Any]:
+    return {
+        "scenario": scn.name,
+        "scenario_sha256": scn.sha256,
+        "scenario_path": str(Path(scn.path).absolute()),
+        "tool_version": __version__,
+        "host": socket.gethostname(),
+        "user": _user(),
+        "argv": list(argv),
+        "environment": scn.environment,
+        "dry_run": options.dry_run,
+        "run_id": path.name,
+        "run_dir": str(path),
+        "auto_ack": options.auto_ack,
+        "interactive": options.interactive,
+        "vars": public_vars(scn, cli_vars),
+        "inventory": scn.inventory,
+        "parallel": parallel,
+        "snapshot": scenario_snapshot(scn),
+    }
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())
+
+
+def tasks_of(steps: Sequence[Step]) -> list[Task]:
+    return [Task(s.id, s.needs, s.on_failure, s.enabled) for s in steps]
+
+
+def drive(
+    session: Session, parallel: int, *, done: Mapping[str, bool], lang: str, pending: Sequence[str] = ()
+) -> int:
+    """Schedule the steps not in `done`, then rollback (on abort), run.finished and the reports."""
+    scn = session.scn
+    runner = StepRunner(session)
+    todo = [s for s in scn.steps if s.id not in done]
+    preload([*todo, *scn.rollback])
+    session.start_notes()
+    try:
+        with _signals(session):
+            result = schedule(
+                tasks_of(todo),
+                lambda sid: runner.run(scn.step(sid)),
+                parallel=parallel,
+                skip=lambda sid, why: _skip(session, scn.step(sid), why),
+                interrupt=session.cancel,
+                done=done,
+                aborting=session.aborting,
+            )
+            if result.aborted and not session.interrupted:
+                _rollback(session, runner)
+    finally:
+        session.stop_notes()
+        session.resources.close_all()
+    return _finish(session, result, lang)
+
+
+def _skip(session: Session, step: Step, reason: str, *, rollback: bool = False) -> None:
+    session.emit(
+        "step.finished",
+        step=step.id,
+        attempt=session.attempts.get(step.id, 0) + 1,
+        status="skipped",
+        duration=0.0,
+        exit_code=None,
+        detail=reason,
+        log=None,
+        log_sha256=None,
+        started_t=session.journal.now_t(),
+        final=True,
+        rollback=rollback,
+    )
+
+
+def _rollback(session: Session, runner: StepRunner) -> None:
+    """`rollback:` steps in order; one failing with on_failure abort stops the rest."""
+    failed: str | None = None
+    for step in session.scn.rollback:
+        if failed is not None or session.interrupted:
+            why = f"not started: rollback step {failed} failed" if failed else "not started: run interrupted"
+            _skip(session, step, why, rollback=True)
+            continue
+        status = runner.run(step, rollback=True)
+        if status in FAILED and step.on_failure == "abort":
+            failed = step.id
+
+
+def _finish(session: Session, result: Schedule, lang: str) -> int:
+    from bcdrill.record.journal import read_journal
+
+    if session.interrupted:
+        session.emit(
+            "run.interrupted",
+            reason=session.interrupt_reason or "interrupted",
+            in_flight=sorted(s for s, st in result.statuses.items() if st == "interrupted"),
+        )
+    events = read_journal(session.journal.path)  # read once: for the exit code and for the reports
+    if session.interrupted or result.aborted:
+        status, code = ("interrupted" if session.interrupted else "aborted"), 3
+    else:
+        status, code = "complete", _complete_exit_code(session, result, events)
+    events.append(session.emit("run.finished", status=status, exit_code=code))
+    _write_reports(session, lang, events)
+    return code
+
+
+def _complete_exit_code(session: Session, result: Schedule, events: list[dict[str, Any]]) -> int:
+    from bcdrill.verdicts.rto import evaluate
+
+    for step in session.scn.steps:
+        if result.statuses.get(step.id) in FAILED and step.on_failure != "ignore":
+            return 1
+    if result.pending:  # never started (a cycle cannot get here after validation)
+        return 1
+    if session.options.dry_run:  # nothing was failed over: targets are not judged, only the steps
+        return 0
+    return 0 if evaluate(events).all_met else 1
+
+
+def _write_reports(session: Session, lang: str, events: list[dict[str, Any]]) -> None:
+    try:
+        from bcdrill.render import write_reports
+
+        write_reports(session.run_dir, list(REPORT_FORMATS), lang=lang, events=events)
+    except Exception:  # the journal is complete; reports can be re-made with `drill report`
+        session.log_error("writing the reports failed")
+        sys.stderr.write(
+            f"warning: reports not written (see {session.run_dir / 'drill.log'}); "
+            f"make them with `drill report {session.run_dir}`\n"
+        )
+
+
+@contextmanager
+def _signals(session: Session) -> Iterator[None]:
+    """SIGINT/SIGTERM interrupt the run (only the main thread can install handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        session.interrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

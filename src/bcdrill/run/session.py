@@ -1,0 +1,143 @@
+"""The state one runner process shares between its steps: journal, listeners, clock, cancel.
+
+`Session.emit` appends a record to the journal (durable when it returns) and then
+hands it to every listener; a listener that raises is logged to `RUN_DIR/drill.log`
+and otherwise ignored. A failing journal append is not caught: the run stops.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from bcdrill.common.redact import Redactor
+from bcdrill.executors.base import Resources, RunOptions
+from bcdrill.record.journal import Journal, utc_ts
+from bcdrill.run.inbox import mark_note_journaled, take_notes
+from bcdrill.scenario.model import Scenario
+
+NOTE_POLL = 0.5  # seconds between looks for `drill note` files
+
+
+class Listener(Protocol):
+    def on_event(self, record: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Clock:
+    """T0 and what has been measured against it (guarded by `lock`)."""
+
+    t0: float | None = None
+    t0_ts: str | None = None
+    recovered: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Session:
+    def __init__(
+        self,
+        scn: Scenario,
+        run_dir: Path,
+        journal: Journal,
+        *,
+        options: RunOptions,
+        listeners: Sequence[Listener],
+        redactor: Redactor,
+    ) -> None:
+        self.scn = scn
+        self.run_dir = run_dir
+        self.journal = journal
+        self.options = options
+        self.listeners = list(listeners)
+        self.redactor = redactor
+        self.cancel = threading.Event()  # set only when the run is interrupted (SIGINT/SIGTERM)
+        self.interrupt_reason = ""
+        self.aborting = threading.Event()  # an `abort` failure: no new attempts, no retries
+        self.resources = Resources()
+        self.clock = Clock()
+        self.attempts: dict[str, int] = {}  # last attempt number per step (continues on resume)
+        self.in_flight: set[str] = set()
+        self._lock = threading.Lock()
+        self._notes_stop = threading.Event()
+        self._notes_thread: threading.Thread | None = None
+
+    # ---- journal and listeners ------------------------------------------------------------------
+
+    def emit(self, event: str, /, **payload: Any) -> dict[str, Any]:
+        record = self.journal.append(event, **payload)
+        for listener in self.listeners:
+            try:
+                listener.on_event(record)
+            except Exception:  # a listener can never break the run
+                self.log_error(f"listener {type(listener).__name__} failed on {event}")
+        return record
+
+    def log_error(self, what: str) -> None:
+        """Append `what` and the current traceback (masked) to RUN_DIR/drill.log."""
+        text = f"{utc_ts()} {what}\n{traceback.format_exc()}\n"
+        try:
+            with (self.run_dir / "drill.log").open("a", encoding="utf-8") as fh:
+                fh.write(self.redactor.mask(text))
+        except OSError:
+            pass
+
+    # ---- bookkeeping ------------------------------------------------------------------------------
+
+    def next_attempt(self, step_id: str) -> int:
+        with self._lock:
+            self.attempts[step_id] = self.attempts.get(step_id, 0) + 1
+            self.in_flight.add(step_id)
+            return self.attempts[step_id]
+
+    def landed(self, step_id: str) -> None:
+        with self._lock:
+            self.in_flight.discard(step_id)
+
+    def interrupt(self, reason: str) -> None:
+        self.interrupt_reason = self.interrupt_reason or reason
+        self.cancel.set()
+
+    @property
+    def interrupted(self) -> bool:
+        return self.cancel.is_set()
+
+    # ---- `drill note` files -----------------------------------------------------------------------
+
+    def start_notes(self) -> None:
+        self._notes_thread = threading.Thread(target=self._watch_notes, name="notes", daemon=True)
+        self._notes_thread.start()
+
+    def stop_notes(self) -> None:
+        self._notes_stop.set()
+        if self._notes_thread is not None:
+            self._notes_thread.join()
+        self.journal_notes()
+
+    def _watch_notes(self) -> None:
+        while not self._notes_stop.wait(NOTE_POLL):
+            try:
+                self.journal_notes()
+            except Exception:
+                self.log_error("cannot journal a note")
+
+    def journal_notes(self) -> None:
+        keys = ("kind", "text", "owner", "due", "by", "id", "closes")
+        for path, note in take_notes(self.run_dir):
+            self.emit("note", **{k: note.get(k) for k in keys})
+            mark_note_journaled(path)
+
+
+def close_listeners(listeners: Sequence[Listener]) -> None:
+    """Close every listener that can be closed; a failure is a warning, never the run's end."""
+    for listener in listeners:
+        close = getattr(listener, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as exc:
+                sys.stderr.write(f"warning: {type(listener).__name__}.close failed: {exc}\n")

@@ -1,0 +1,115 @@
+"""Checks across the whole scenario: ids, references, cycles, declares, recovers, hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from bcdrill.common import dag
+from bcdrill.scenario.model import CheckAction, Pos, SshAction, SshProbe
+from bcdrill.scenario.steps import StepInfo
+from bcdrill.scenario.validator import Ctx, did_you_mean
+from bcdrill.scenario.yamlpos import YList, YMap
+
+
+def _item_pos(m: YMap, key: str, i: int) -> Pos:
+    value = m.get(key)
+    return value.item_pos[i] if isinstance(value, YList) and i < len(value.item_pos) else m.val_pos[key]
+
+
+def _unknown(kind: str, name: str, known: Collection[str], section: str, key: str = "") -> str:
+    hint = did_you_mean(name, known) or f" — define it under {section}:"
+    place = f" in {key}" if key else ""
+    return f"unknown {kind} '{name}'{place}{hint}"
+
+
+def check_ids(ctx: Ctx, infos: Sequence[StepInfo]) -> None:
+    """Step ids are unique across steps and rollback; the second one is reported."""
+    first: dict[str, Pos] = {}
+    for info in infos:
+        sid = info.step.id
+        if not sid:
+            continue
+        if sid in first:
+            msg = f"duplicate step id '{sid}' (first defined at line {first[sid].line})"
+            ctx.add(info.m.val_pos["id"], msg + " — step ids must be unique across steps and rollback")
+        else:
+            first[sid] = info.m.val_pos["id"]
+
+
+def check_needs(ctx: Ctx, infos: Sequence[StepInfo], rollback_ids: Collection[str]) -> None:
+    """Every `needs` names a step under steps:, and the graph has no cycle."""
+    known = {i.step.id for i in infos}
+    for info in infos:
+        if "needs" not in info.m:
+            continue
+        for n, name in enumerate(info.step.needs):
+            if name in known:
+                continue
+            pos = _item_pos(info.m, "needs", n)
+            if name in rollback_ids:
+                ctx.add(pos, f"'{name}' is a rollback step — a step cannot need a rollback step")
+            else:
+                ctx.add(pos, _unknown("step", name, known, "steps", "needs"))
+    by_id = {i.step.id: i for i in infos}
+    if len(by_id) < len(infos):
+        return  # duplicate ids make the graph ambiguous; they are reported on their own
+    for cycle in dag.find_cycles([i.step for i in infos]):
+        info = by_id[cycle[0]]
+        pos = info.m.val_pos.get("needs", info.m.pos)
+        ctx.add(pos, f"dependency cycle: {dag.format_cycle(cycle)} — remove one of these needs")
+
+
+def check_refs(ctx: Ctx, infos: Sequence[StepInfo], teams: Collection[str], systems: Collection[str]) -> None:
+    """`team`, `systems`, `recovers` and `rpo_of` of every step name defined teams/systems."""
+    for info in infos:
+        step, m = info.step, info.m
+        if step.team and step.team not in teams:
+            ctx.add(m.val_pos["team"], _unknown("team", step.team, teams, "teams"))
+        for key in ("systems", "recovers", "rpo_of"):
+            for n, name in enumerate(getattr(step, key)):
+                if name not in systems:
+                    ctx.add(_item_pos(m, key, n), _unknown("system", name, systems, "systems", key))
+
+
+def _ssh_host(info: StepInfo) -> tuple[str, YMap] | None:
+    """(host name, the mapping holding `host`) of an ssh action or ssh probe."""
+    action, m = info.step.action, info.m
+    if isinstance(action, SshAction):
+        holder = m.get("ssh")
+        name = action.host
+    elif isinstance(action, CheckAction) and isinstance(action.probe, SshProbe):
+        check = m.get("check")
+        holder = check.get("ssh") if isinstance(check, YMap) else None
+        name = action.probe.host
+    else:
+        return None
+    return (name, holder) if isinstance(holder, YMap) and "host" in holder.val_pos else None
+
+
+def check_hosts(ctx: Ctx, infos: Sequence[StepInfo], hosts: Collection[str]) -> None:
+    """ssh actions and ssh probes name a host of `hosts:` or of the inventory."""
+    for info in infos:
+        found = _ssh_host(info)
+        if found is not None and found[0] not in hosts:
+            hint = did_you_mean(found[0], hosts) or " — define it under hosts: or in the inventory"
+            ctx.add(found[1].val_pos["host"], f"unknown host '{found[0]}'{hint}")
+
+
+def check_declares(ctx: Ctx, infos: Sequence[StepInfo]) -> None:
+    """At most one step declares the disaster (T0)."""
+    declaring = [i for i in infos if i.step.declares]
+    for extra in declaring[1:]:
+        first = declaring[0]
+        msg = f"more than one step declares (first: '{first.step.id}' at line {first.m.pos.line})"
+        ctx.add(extra.m.key_pos["declares"], msg + " — keep declares: true on one step only")
+
+
+def check_recovered(ctx: Ctx, systems: YMap | None, infos: Sequence[StepInfo]) -> None:
+    """Every system has a step (under steps:) that recovers it."""
+    if not isinstance(systems, YMap):
+        return
+    recovered = {name for i in infos for name in i.step.recovers}
+    for name in systems:
+        if name not in recovered:
+            msg = f"system '{name}' has no step that recovers it — add recovers: [{name}]"
+            ctx.add(systems.key_pos[name], msg + " to the step that proves it is back")

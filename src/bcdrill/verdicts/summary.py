@@ -1,0 +1,100 @@
+"""summary.json (DESIGN.md §7): a pure function of the journal.
+
+Contract keys: scenario, run_id, status, dry_run, started, finished, t0, journal_head,
+systems {ID: {rto_target, rto_achieved, rto_met, rpo_target, rpo_achieved, rpo_met}},
+steps {ok, failed, timeout, skipped, cancelled, interrupted}. Added compatibly: title,
+environment, type, exit_code, t0_step, journal_lines, and per system rto_margin, rpo_margin,
+rpo_status, rto_status; `steps.not_run` counts steps that never ran; `rollback` counts the
+rollback steps that ran. Durations are seconds; null where not achieved/unmeasured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bcdrill.record.events import STEP_STATUSES
+from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
+from bcdrill.verdicts.timeline import StepRun, step_runs
+
+
+def run_status(events: list[dict[str, Any]]) -> tuple[str, int | None, str | None]:
+    """(status, exit_code, finished ts) from the last run-level event: run.finished gives its
+    status; a later run.interrupted gives `interrupted`, a later run.resumed `running`."""
+    status, exit_code, finished = "running", None, None
+    for ev in events:
+        name = ev.get("event")
+        if name == "run.finished":
+            status, exit_code, finished = ev.get("status") or "finished", ev.get("exit_code"), ev["ts"]
+        elif name == "run.interrupted":
+            status, exit_code, finished = "interrupted", None, None
+        elif name == "run.resumed":
+            status, exit_code, finished = "running", None, None
+    return status, exit_code, finished
+
+
+def journal_head(events: list[dict[str, Any]]) -> str | None:
+    """The hash of the last run.finished line (None while the run has not finished)."""
+    return next((ev["hash"] for ev in reversed(events) if ev.get("event") == "run.finished"), None)
+
+
+def step_counts(runs: list[StepRun]) -> dict[str, int]:
+    counts = dict.fromkeys(STEP_STATUSES, 0)
+    counts["not_run"] = 0
+    for run in runs:
+        key = run.status if run.status in counts else "not_run" if run.status is None else "interrupted"
+        counts[key] += 1
+    return counts
+
+
+def system_entry(s: SystemResult) -> dict[str, Any]:
+    return {
+        "title": s.title,
+        "tier": s.tier,
+        "rto_target": s.rto_target,
+        "rto_achieved": s.rto_achieved,
+        "rto_met": s.rto_met,
+        "rto_margin": s.rto_margin,
+        "rto_status": s.rto_status,
+        "rpo_target": s.rpo_target,
+        "rpo_achieved": s.rpo_achieved,
+        "rpo_met": s.rpo_met,
+        "rpo_margin": s.rpo_margin,
+        "rpo_status": s.rpo_status,
+    }
+
+
+def build_summary(
+    events: list[dict[str, Any]],
+    *,
+    evaluation: Evaluation | None = None,
+    runs: list[StepRun] | None = None,
+) -> dict[str, Any]:
+    """The summary.json object of a run. `evaluation`/`runs` may be passed to avoid recomputing."""
+    ev0 = next((ev for ev in events if ev.get("event") == "run.started"), {})
+    snapshot = ev0.get("snapshot") or {}
+    evaluation = evaluation or evaluate(events)
+    runs = step_runs(events) if runs is None else runs
+    status, exit_code, finished = run_status(events)
+    rollback = [r for r in runs if r.rollback]
+    summary: dict[str, Any] = {
+        "scenario": ev0.get("scenario") or snapshot.get("name"),
+        "title": snapshot.get("title"),
+        "run_id": ev0.get("run_id"),
+        "status": status,
+        "exit_code": exit_code,
+        "dry_run": bool(ev0.get("dry_run")),
+        "environment": ev0.get("environment") or snapshot.get("environment"),
+        "type": snapshot.get("type"),
+        "started": ev0.get("ts"),
+        "finished": finished,
+        "t0": evaluation.t0_ts,
+        "t0_step": evaluation.t0_step,
+        "journal_head": journal_head(events),
+        "journal_lines": len(events),
+        "journal_tail": events[-1].get("hash") if events else None,  # last line when written (notes too)
+        "systems": {sid: system_entry(s) for sid, s in evaluation.systems.items()},
+        "steps": step_counts([r for r in runs if not r.rollback]),
+    }
+    if rollback:
+        summary["rollback"] = step_counts(rollback)
+    return summary

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bcdrill.common.errors import RunDirError, UsageError
+from bcdrill.common.redact import Redactor
+from bcdrill.record.journal import Journal, read_journal
+from bcdrill.run.inbox import add_note, consume_ack, read_ack, take_notes, write_ack
+from bcdrill.run.lock import RunLock
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    journal = Journal.create(tmp_path / "journal.jsonl", redactor=Redactor(()))
+    journal.append("run.started", scenario="t")
+    journal.close()
+    return tmp_path
+
+
+def test_write_read_consume_ack(run_dir: Path) -> None:
+    path = write_ack(run_dir, "verify", by="Zhang San", result="fail", note="claims page 500")
+    obj = json.loads(path.read_text())
+    assert obj["step"] == "verify" and obj["result"] == "fail" and obj["ts"].endswith("Z")
+    ack = read_ack(run_dir, "verify")
+    assert ack is not None and ack.by == "Zhang San" and ack.result == "fail"
+    consume_ack(run_dir, "verify", 1)
+    assert read_ack(run_dir, "verify") is None
+    assert (run_dir / "acks/used/verify.1.json").exists()
+    assert not list((run_dir / "acks").glob(".tmp-*"))
+
+
+def test_ack_refusals(run_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        write_ack(run_dir, "s", by=" ")
+    with pytest.raises(UsageError):
+        write_ack(run_dir, "s", by="x", result="maybe")  # type: ignore[arg-type]
+    with pytest.raises(RunDirError, match="not a drill run directory"):
+        write_ack(tmp_path / "nope", "s", by="x")
+
+
+def test_ack_names_a_manual_step_of_the_run_that_has_not_finished(tmp_path: Path) -> None:
+    journal = Journal.create(tmp_path / "journal.jsonl", redactor=Redactor(()))
+    steps = [
+        {"id": "declare", "kind": "manual"},
+        {"id": "restore", "kind": "run"},
+        {"id": "verify", "kind": "manual"},
+    ]
+    journal.append("run.started", scenario="t", snapshot={"steps": steps, "rollback": []})
+    journal.append("step.finished", step="declare", attempt=1, status="ok", final=True)
+    with pytest.raises(UsageError, match="'verify' has not started yet — acknowledge it when the drill"):
+        write_ack(tmp_path, "verify", by="x")  # given in advance: not evidence
+    journal.append("step.started", step="verify", attempt=1)
+    journal.close()
+    with pytest.raises(UsageError, match="no step 'verfy' — did you mean 'verify'"):
+        write_ack(tmp_path, "verfy", by="x")
+    with pytest.raises(UsageError, match="no step 'zzz' — its manual steps are: declare, verify"):
+        write_ack(tmp_path, "zzz", by="x")
+    with pytest.raises(UsageError, match="'restore' is a run step, not a manual one"):
+        write_ack(tmp_path, "restore", by="x")
+    with pytest.raises(UsageError, match="'declare' already finished"):
+        write_ack(tmp_path, "declare", by="x")
+    assert not (tmp_path / "acks").exists()
+    assert write_ack(tmp_path, "verify", by="x").is_file()
+
+
+def test_note_goes_to_the_journal_when_no_runner_holds_the_run(run_dir: Path) -> None:
+    where = add_note(run_dir, text="DNS TTL too long", kind="finding", owner="net", by="Li")
+    assert "journal line 2 of" in where and "reports re-rendered" in where
+    note = read_journal(run_dir / "journal.jsonl")[-1]
+    assert note["event"] == "note" and note["kind"] == "finding" and note["owner"] == "net"
+
+
+def test_note_becomes_a_file_while_a_runner_holds_the_run(run_dir: Path) -> None:
+    with RunLock(run_dir):
+        where = add_note(run_dir, text="observed slow failover")
+    assert "running drill will journal it" in where
+    ((_, note),) = take_notes(run_dir)
+    assert note["text"] == "observed slow failover" and note["kind"] == "observation"
+    with pytest.raises(UsageError, match="note kind"):
+        add_note(run_dir, text="x", kind="rumour")
+
+
+def test_note_inputs_are_checked_before_anything_is_written(run_dir: Path) -> None:
+    before = (run_dir / "journal.jsonl").read_bytes()
+    with pytest.raises(UsageError, match="--due 'tomorrow': expected a date YYYY-MM-DD"):
+        add_note(run_dir, text="fix DNS", kind="action", due="tomorrow")
+    with pytest.raises(UsageError, match="--closes A-99: this drill has 0 corrective action"):
+        add_note(run_dir, text="done", closes="A-99")
+    with pytest.raises(UsageError, match="expected an action id such as A-3"):
+        add_note(run_dir, text="done", closes="the DNS one")
+    assert (run_dir / "journal.jsonl").read_bytes() == before
+    add_note(run_dir, text="fix DNS", kind="action", owner="net", due="2027-03-31")
+    add_note(run_dir, text="done", closes="A-1")
+    add_note(run_dir, text="closed last year's", closes="20260501T083000Z:A-4")
+    assert [r.get("closes") for r in read_journal(run_dir / "journal.jsonl")][-2:] == [
+        "A-1",
+        "20260501T083000Z:A-4",
+    ]
+
+
+def test_a_note_after_the_run_re_renders_the_reports_in_their_language(run_dir: Path) -> None:
+    from bcdrill.render import write_reports
+
+    write_reports(run_dir, ["json", "md"], lang="zh")
+    add_note(run_dir, text="切换顺利", kind="observation", by="郑十")
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "切换顺利" in report and "# 演练报告" in report

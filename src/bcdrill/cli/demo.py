@@ -27,7 +27,7 @@ def find_scenario(name: str = SCENARIO) -> Path:
 def run_demo(*, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path | None) -> int:
     from bcdrill import lab
     from bcdrill.executors.base import RunOptions
-    from bcdrill.listeners.console import ConsoleListener
+    from bcdrill.listeners.terminal import TerminalListener
     from bcdrill.run.rundir import default_run_dir
     from bcdrill.run.runner import run_scenario
     from bcdrill.scenario.loader import load_scenario
@@ -46,7 +46,7 @@ def run_demo(*, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path |
             run_dir=target,
             options=RunOptions(auto_ack=True),
             parallel=8,
-            listeners=[ConsoleListener(sys.stderr)],
+            listeners=[TerminalListener(sys.stderr)],
             argv=sys.argv,
             cli_vars=cli_vars,
             lang=lang,

@@ -76,9 +76,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _listeners(args: argparse.Namespace) -> list[Any]:
-    from bcdrill.run.runner import ConsoleListener
+    from bcdrill.run.runner import TerminalListener
 
-    listeners: list[Any] = [ConsoleListener(sys.stderr)]
+    listeners: list[Any] = [TerminalListener(sys.stderr)]
     if args.metrics_port is not None or args.pushgateway or args.metrics_textfile:
         from bcdrill.listeners.metrics import MetricsListener
 

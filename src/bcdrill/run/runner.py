@@ -28,7 +28,7 @@ from bcdrill.common.errors import UsageError
 from bcdrill.common.redact import Redactor
 from bcdrill.executors import preload
 from bcdrill.executors.base import RunOptions
-from bcdrill.listeners.console import ConsoleListener
+from bcdrill.listeners.terminal import TerminalListener
 from bcdrill.record.events import scenario_snapshot
 from bcdrill.record.journal import Journal
 from bcdrill.run.lock import RunLock
@@ -40,7 +40,7 @@ from bcdrill.run.stepclock import declare_t0
 from bcdrill.run.steprun import StepRunner
 from bcdrill.scenario.model import Scenario, Step
 
-__all__ = ["ConsoleListener", "Listener", "resume_run", "run_scenario"]
+__all__ = ["Listener", "TerminalListener", "resume_run", "run_scenario"]
 
 _SECRET_NAME = re.compile(r"password|secret|token|key", re.IGNORECASE)
 REPORT_FORMATS = ("html", "md", "json", "junit")

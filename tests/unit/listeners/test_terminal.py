@@ -1,15 +1,15 @@
-"""ConsoleListener: the live lines on stderr."""
+"""TerminalListener: the live lines on stderr."""
 
 from __future__ import annotations
 
 import io
 
-from bcdrill.listeners.console import ConsoleListener
+from bcdrill.listeners.terminal import TerminalListener
 
 
 def test_a_missed_target_is_not_shown_as_a_success() -> None:
     out = io.StringIO()
-    console = ConsoleListener(out)
+    console = TerminalListener(out)
     snapshot = {"systems": {"a": {"rto": 2.0, "rpo": 3600.0}, "b": {"rto": 10.0, "rpo": None}, "c": {}}}
     ts = "2026-05-01T09:00:00.000000Z"
     for record in (
@@ -35,7 +35,7 @@ def test_a_manual_step_waiting_for_drill_ack_says_how_to_confirm_it() -> None:
     lines = []
     for extra in ({}, {"auto_ack": True}):
         out = io.StringIO()
-        console = ConsoleListener(out)
+        console = TerminalListener(out)
         console.on_event({**started, **extra})
         console.on_event({"event": "step.started", "ts": ts, "step": "restore", "attempt": 1})
         console.on_event({"event": "step.started", "ts": ts, "step": "verify", "attempt": 1})

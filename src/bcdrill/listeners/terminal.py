@@ -1,4 +1,4 @@
-"""ConsoleListener: one concise live line per step start/end (and run start/end) on stderr.
+"""TerminalListener: one concise live line per step start/end (and run start/end) on stderr.
 
 Colour only when the stream is a terminal. A listener like any other: it reads the
 journal records, never the runner's state.
@@ -21,7 +21,7 @@ _COLOURS = {
 }
 
 
-class ConsoleListener:
+class TerminalListener:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         isatty = getattr(self.stream, "isatty", None)

@@ -23,12 +23,27 @@ def templates_dir() -> Path:
 
 @lru_cache(maxsize=2)
 def environment(autoescape: bool) -> jinja2.Environment:
-    """A cached Jinja2 environment over the templates directory (HTML: autoescape on)."""
+    """A cached Jinja2 environment over the templates directory (HTML: autoescape on).
+
+    Compiled templates are kept in Jinja2's per-user bytecode cache (a private directory under the
+    system's temp dir, created mode 0700 and refused if another user owns it), keyed by the template
+    source's checksum: compiling the report templates costs more than a short drill's whole run.
+    """
     import jinja2
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
+        bytecode_cache=_bytecode_cache(),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    import jinja2
+
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except RuntimeError:  # the per-user cache directory is unsafe or cannot be made: compile every time
+        return None

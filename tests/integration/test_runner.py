@@ -14,11 +14,14 @@ from typing import Any
 
 import pytest
 
+from bcdrill.cli.runs import report_run
 from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.executors.base import RunOptions
 from bcdrill.record.journal import read_journal, verify_journal
 from bcdrill.run.lock import RunLock
-from bcdrill.run.runner import resume_run, run_scenario
+from bcdrill.run.request import RunRequest
+from bcdrill.run.resume import resume_run
+from bcdrill.run.runner import run_scenario
 from bcdrill.scenario.loader import load_scenario
 
 HEAD = """\
@@ -39,17 +42,21 @@ def write(tmp_path: Path, body: str, name: str = "t", env: str = "lab") -> Path:
 def run(path: Path, run_dir: Path, **kw: Any) -> int:
     cli_vars = kw.pop("cli_vars", {})
     scn = load_scenario(path, cli_vars=cli_vars)
-    opts = kw.pop("options", RunOptions(auto_ack=True))
-    return run_scenario(
-        scn,
-        run_dir=run_dir,
-        options=opts,
+    request = RunRequest(
+        options=kw.pop("options", RunOptions(auto_ack=True)),
         parallel=kw.pop("parallel", 4),
-        listeners=[],
-        argv=["drill"],
+        argv=("drill",),
         cli_vars=cli_vars,
+        run_dir=run_dir,
         **kw,
     )
+    return report_run(run_scenario(scn, request), "en")
+
+
+def resume(run_dir: Path, **kw: Any) -> int:
+    """`drill resume` as the CLI does it: resume, then the reports from the journal."""
+    request = RunRequest(options=RunOptions(auto_ack=True), parallel=4, argv=("drill", "resume"), **kw)
+    return report_run(resume_run(run_dir, request), "en")
 
 
 def events(run_dir: Path, name: str | None = None) -> list[dict[str, Any]]:
@@ -237,9 +244,9 @@ def test_resume_after_an_abort_asks_what_to_do_with_the_failed_step(tmp_path: Pa
     with pytest.raises(
         RunDirError, match=r"step promote ended failed and aborted the drill .* --rerun promote"
     ):
-        resume_run(run_dir, **RESUME)
+        resume(run_dir)
     fixed.touch()
-    assert resume_run(run_dir, **{**RESUME, "rerun": ["promote"]}) == 0
+    assert resume(run_dir, rerun=["promote"]) == 0
     assert finals(run_dir)["promote"]["status"] == "ok" and finals(run_dir)["after"]["status"] == "ok"
 
 
@@ -361,7 +368,7 @@ def test_refuses_non_empty_dir_and_locked_run(tmp_path: Path) -> None:
     path2 = write(tmp_path, "steps:\n  - {id: s, run: 'exit 1'}\n", name="t2")
     assert run(path2, run_dir) == 3
     with RunLock(run_dir), pytest.raises(RunDirError, match=f"in use by pid {os.getpid()}"):
-        resume_run(run_dir, **RESUME)
+        resume(run_dir)
 
 
 def test_canary_secret_appears_nowhere(tmp_path: Path) -> None:
@@ -378,15 +385,14 @@ def test_canary_secret_appears_nowhere(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     scn = load_scenario(path, cli_vars={"db_password": canary, "site": "dr"})
     argv = ["drill", "run", "--var", f"db_password={canary}"]
-    code = run_scenario(
-        scn,
-        run_dir=run_dir,
+    request = RunRequest(
         options=RunOptions(),
         parallel=2,
-        listeners=[],
-        argv=argv,
+        argv=tuple(argv),
         cli_vars={"db_password": canary, "site": "dr"},
+        run_dir=run_dir,
     )
+    code = report_run(run_scenario(scn, request), "en")
     assert code == 1
     for file in run_dir.rglob("*"):
         if file.is_file():
@@ -395,26 +401,15 @@ def test_canary_secret_appears_nowhere(tmp_path: Path) -> None:
     assert "***" in (run_dir / "logs/login.log").read_text()
 
 
-RESUME: dict[str, Any] = {
-    "rerun": [],
-    "mark_done": [],
-    "by": None,
-    "options": RunOptions(auto_ack=True),
-    "parallel": 4,
-    "listeners": [],
-    "cli_vars": {},
-    "argv": ["drill", "resume"],
-}
-
-
 def _start_killable(tmp_path: Path, body: str) -> tuple[subprocess.Popen[bytes], Path]:
     path = write(tmp_path, body)
     run_dir = tmp_path / "run"
     code = (
         "from pathlib import Path; from bcdrill.scenario.loader import load_scenario; "
         "from bcdrill.run.runner import run_scenario; from bcdrill.executors.base import RunOptions; "
-        f"run_scenario(load_scenario({str(path)!r}), run_dir=Path({str(run_dir)!r}), "
-        "options=RunOptions(auto_ack=True), parallel=2, listeners=[], argv=['drill'], cli_vars={})"
+        "from bcdrill.run.request import RunRequest; "
+        f"run_scenario(load_scenario({str(path)!r}), RunRequest(run_dir=Path({str(run_dir)!r}), "
+        "options=RunOptions(auto_ack=True), parallel=2))"
     )
     return subprocess.Popen([sys.executable, "-c", code]), run_dir
 
@@ -448,15 +443,15 @@ def test_kill_9_then_resume(tmp_path: Path, idempotent: bool) -> None:
     _kill_when(proc, marker)
     if not idempotent:
         with pytest.raises(RunDirError) as err:
-            resume_run(run_dir, **RESUME)
+            resume(run_dir)
         assert str(err.value) == (
             "step migrate was in flight when the run stopped and is not idempotent — check its effect, "
             "then resume with --rerun migrate or --mark-done migrate --by NAME"
         )
         assert events(run_dir)[-1]["event"] == "step.started"  # nothing written
-        assert resume_run(run_dir, **{**RESUME, "rerun": ["migrate"]}) == 0
+        assert resume(run_dir, rerun=["migrate"]) == 0
     else:
-        assert resume_run(run_dir, **RESUME) == 0
+        assert resume(run_dir) == 0
     assert count.read_text().count("x") == 2
     fins = [(r["step"], r["attempt"], r["status"]) for r in events(run_dir, "step.finished")]
     assert fins == [
@@ -467,14 +462,14 @@ def test_kill_9_then_resume(tmp_path: Path, idempotent: bool) -> None:
     ]
     assert [r["event"] for r in events(run_dir)].count("run.resumed") == 1
     with pytest.raises(RunDirError, match="nothing to resume"):
-        resume_run(run_dir, **RESUME)
+        resume(run_dir)
 
 
 def test_kill_9_then_mark_done(tmp_path: Path) -> None:
     body, marker, count = _kill9_scenario(tmp_path, False)
     proc, run_dir = _start_killable(tmp_path, body)
     _kill_when(proc, marker)
-    assert resume_run(run_dir, **{**RESUME, "mark_done": ["migrate"], "by": "Li Si"}) == 0
+    assert resume(run_dir, mark_done=["migrate"], by="Li Si") == 0
     assert count.read_text().count("x") == 1
     assert finals(run_dir)["migrate"]["detail"] == "marked done by Li Si"
     assert events(run_dir, "manual.acknowledged")[0]["via"] == "mark-done"
@@ -490,10 +485,10 @@ def test_resume_refuses_a_scenario_copy_changed_since_the_start(tmp_path: Path) 
     copy.write_bytes(original.replace(b'id: last, run: "true"', b'id: last, run: "echo changed"'))
     before = (run_dir / "journal.jsonl").read_bytes()
     with pytest.raises(RunDirError, match="was changed since the run started"):
-        resume_run(run_dir, **RESUME)
+        resume(run_dir)
     assert (run_dir / "journal.jsonl").read_bytes() == before  # nothing written
     copy.write_bytes(original)
-    assert resume_run(run_dir, **RESUME) == 0
+    assert resume(run_dir) == 0
 
 
 def test_sigint_interrupts_then_resume_completes(tmp_path: Path) -> None:
@@ -526,8 +521,8 @@ def test_a_cut_off_last_line_is_set_aside_on_request_and_recorded(tmp_path: Path
     kept = b"".join(lines[:3])  # run.started, clock.declared, a's step.started
     journal.write_bytes(kept + lines[3][:25])  # a power loss in the middle of a's step.finished
     with pytest.raises(RunDirError, match="--drop-partial-line"):
-        resume_run(run_dir, **RESUME)
-    assert resume_run(run_dir, **{**RESUME, "drop_partial_line": True, "rerun": ["a"]}) == 0
+        resume(run_dir)
+    assert resume(run_dir, drop_partial_line=True, rerun=["a"]) == 0
     assert (run_dir / "journal.partial").read_bytes() == lines[3][:25] + b"\n"
     resumed = events(run_dir, "run.resumed")[0]
     assert resumed["dropped_partial_line"]["line"] == 4 and resumed["dropped_partial_line"]["bytes"] == 25

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from bcdrill.common.timestamps import utc_ts
 from bcdrill.record.events import scenario_snapshot
-from bcdrill.record.journal import GENESIS, line_hash, utc_ts
+from bcdrill.record.journal import GENESIS, line_hash
 from bcdrill.scenario.model import (
     CheckAction,
     ManualAction,

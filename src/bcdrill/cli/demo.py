@@ -26,8 +26,10 @@ def find_scenario(name: str = SCENARIO) -> Path:
 
 def run_demo(*, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path | None) -> int:
     from bcdrill import lab
+    from bcdrill.cli.runs import report_run
     from bcdrill.executors.base import RunOptions
     from bcdrill.listeners.terminal import TerminalListener
+    from bcdrill.run.request import RunRequest
     from bcdrill.run.rundir import default_run_dir
     from bcdrill.run.runner import run_scenario
     from bcdrill.scenario.loader import load_scenario
@@ -41,16 +43,14 @@ def run_demo(*, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path |
     print(f"==> starting the lab in {lab_dir}", file=sys.stderr)
     print(lab.render_status(lab.lab_up(lab_dir, list(faults))), file=sys.stderr)
     try:
-        code = run_scenario(
-            scn,
-            run_dir=target,
+        request = RunRequest(
             options=RunOptions(auto_ack=True),
-            parallel=8,
             listeners=[TerminalListener(sys.stderr)],
-            argv=sys.argv,
+            argv=tuple(sys.argv),
             cli_vars=cli_vars,
-            lang=lang,
+            run_dir=target,
         )
+        code = report_run(run_scenario(scn, request), lang)
     finally:
         print(f"==> stopping the lab in {lab_dir}", file=sys.stderr)
         lab.lab_down(lab_dir)

@@ -3,6 +3,9 @@
 Entries are "module:function" strings imported on first use, so `drill --help`
 stays fast and optional dependencies (paramiko, ansible-runner) are only
 imported by scenarios that use them.
+
+Layer rule: executors run one rendered action and return an Outcome; they must not import record/,
+run/, verdicts/, render/, listeners/ or cli/ (what they need of the run comes in the StepContext).
 """
 
 from __future__ import annotations

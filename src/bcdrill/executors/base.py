@@ -85,6 +85,33 @@ class Resources:
                     close()
 
 
+class Confirmation(Protocol):
+    """An acknowledgement of a manual step dropped in the run directory (`drill ack`, the console)."""
+
+    @property
+    def by(self) -> str: ...
+    @property
+    def result(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def ts(self) -> str: ...
+
+
+class Inbox(Protocol):
+    """Where people's acknowledgements arrive; the run core provides it (executors never read the
+    run directory's request files themselves)."""
+
+    def take_ack(self, step: str, attempt: int, /) -> Confirmation | None: ...
+
+
+class EmptyInbox:
+    """An inbox nothing arrives in (executors run outside a drill, e.g. in tests)."""
+
+    def take_ack(self, step: str, attempt: int, /) -> Confirmation | None:
+        return None
+
+
 @dataclass
 class StepContext:
     """Everything an executor may use while running one attempt of one step."""
@@ -99,6 +126,7 @@ class StepContext:
     emit: Emit
     options: RunOptions
     resources: Resources
+    inbox: Inbox = field(default_factory=EmptyInbox)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (never negative), or None without a deadline."""

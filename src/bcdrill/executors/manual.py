@@ -15,9 +15,8 @@ import sys
 import threading
 from typing import TextIO
 
-from bcdrill.executors.base import Outcome, StepContext
-from bcdrill.record.journal import utc_ts
-from bcdrill.run.inbox import Ack, consume_ack, read_ack
+from bcdrill.common.timestamps import utc_ts
+from bcdrill.executors.base import Confirmation, Outcome, StepContext
 from bcdrill.scenario.model import ManualAction
 
 POLL = 0.2  # seconds between looks for an ack file
@@ -42,12 +41,11 @@ def _interrupted(ctx: StepContext) -> Outcome | None:
     return None
 
 
-def _take_ack(ctx: StepContext) -> Ack | None:
+def _take_ack(ctx: StepContext) -> Confirmation | None:
     """A pending ack file for this step, given after this attempt began (an older one is set aside)."""
-    ack = read_ack(ctx.run_dir, ctx.step.id)
+    ack = ctx.inbox.take_ack(ctx.step.id, ctx.attempt)
     if ack is None:
         return None
-    consume_ack(ctx.run_dir, ctx.step.id, ctx.attempt)
     if ack.ts < _began(ctx):
         ctx.log.write(f"ignored a confirmation by {ack.by} given at {ack.ts}, before this step started\n")
         return None

@@ -9,6 +9,9 @@ Public API (used by the CLI and `drill demo`):
     lab_ctl(argv) -> int                     `drill lab ctl ...` (promote, isolate, switch, newest, ...)
     default_lab_dir() -> Path                $BCDRILL_LAB_DIR or ./.lab
     LabError                                 a one-line user-facing problem
+
+Layer rule: the lab is a world of its own (processes that stand in for real systems); it must not import
+run/, executors/, record/, verdicts/, render/, listeners/ or cli/.
 """
 
 from __future__ import annotations

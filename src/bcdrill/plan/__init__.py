@@ -1,5 +1,6 @@
-"""Planning, pure: the DAG (order, cycles as `a -> b -> a`, critical path), the plan with
-projected RTO per system, and its text/json/dot/mermaid formats.
+"""Planning, pure: the plan with its critical path and projected RTO per system (build.py) and its
+text/json/dot/mermaid formats (formats.py). The graph algorithms are in common/dag.py, shared with
+the scenario's cycle check.
 
-Layer rule: Must not import executors/, run/, record/, render/, listeners/ or cli/.
+Layer rule: must not import executors/, run/, record/, verdicts/, render/, listeners/ or cli/.
 """

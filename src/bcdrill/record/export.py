@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from bcdrill.common.errors import RunDirError, UsageError
@@ -61,15 +62,6 @@ def _check_journal(run_dir: Path) -> str:
     return result.head
 
 
-def _ensure_reports(run_dir: Path) -> None:
-    """Render the default reports when they are missing (an interrupted or copied run)."""
-    from bcdrill.render import DEFAULT_FORMATS, FILENAMES, write_reports
-
-    missing = [fmt for fmt in DEFAULT_FORMATS if not (run_dir / FILENAMES[fmt]).exists()]
-    if missing:
-        write_reports(run_dir, missing)
-
-
 def _readme(run_dir: Path, head: str, signed: str | None) -> str:
     from bcdrill import __version__
     from bcdrill.record.journal import JOURNAL_NAME
@@ -89,7 +81,7 @@ def _readme(run_dir: Path, head: str, signed: str | None) -> str:
 
 
 def _write_zip(run_dir: Path, output: Path, readme: str) -> int:
-    from bcdrill.render.annex import file_sha256, sums_line
+    from bcdrill.record.digests import file_sha256, sums_line
 
     files = bundle_files(run_dir)
     sums = [sums_line(file_sha256(p), p.relative_to(run_dir).as_posix()) for p in files]
@@ -117,8 +109,17 @@ def _text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def export_bundle(run_dir: Path, output: Path, *, sign_key: Path | None = None) -> str:
-    """Write the evidence bundle of `run_dir` to `output`; returns a one-line description."""
+def export_bundle(
+    run_dir: Path,
+    output: Path,
+    *,
+    sign_key: Path | None = None,
+    prepare: Callable[[Path], None] | None = None,
+) -> str:
+    """Write the evidence bundle of `run_dir` to `output`; returns a one-line description.
+
+    `prepare(run_dir)` runs once the journal is proven intact, before the files are packed: the CLI
+    renders the reports a run is missing there (an interrupted or copied run)."""
     if output.suffix.lower() != ".zip":
         raise UsageError(f"-o {output}: the bundle is a zip file — give a name ending in .zip")
     if output.resolve().is_relative_to(run_dir.resolve()):
@@ -129,7 +130,8 @@ def export_bundle(run_dir: Path, output: Path, *, sign_key: Path | None = None) 
         from bcdrill.record.signing import sign_head
 
         signed = str(sign_head(run_dir, head, sign_key)["fingerprint"])
-    _ensure_reports(run_dir)
+    if prepare is not None:
+        prepare(run_dir)
     count = _write_zip(run_dir, output, _readme(run_dir, head, signed))
     how = f", journal head signed by {signed}" if signed else ""
     return f"{output}: {count} files with SHA256SUMS; journal head {head}{how}"

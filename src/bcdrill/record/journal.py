@@ -23,25 +23,13 @@ from typing import Any
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.common.redact import Redactor
+from bcdrill.common.timestamps import parse_ts, utc_ts
 
 GENESIS = "0" * 64
 ENVELOPE = frozenset({"seq", "ts", "t", "event", "prev", "hash"})
 JOURNAL_NAME = "journal.jsonl"
 SUMMARY_NAME = "summary.json"
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _sync = getattr(os, "fdatasync", os.fsync)
-
-
-def utc_ts(when: datetime | None = None) -> str:
-    """`when` (default now) as UTC ISO-8601 with microseconds and `Z`."""
-    return (when or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(_TS_FORMAT)
-
-
-def parse_ts(ts: str) -> datetime:
-    """The aware UTC datetime of a journal `ts` string (ValueError if it is not one)."""
-    if not ts.endswith("Z"):
-        raise ValueError(f"not a journal timestamp: {ts!r}")
-    return datetime.fromisoformat(ts[:-1]).replace(tzinfo=timezone.utc)
 
 
 def canonical(obj: Any) -> bytes:
@@ -310,22 +298,40 @@ def _check_line(number: int, raw: bytes, prev: str) -> tuple[dict[str, Any] | No
         return None, "not a JSON object (cut off or edited)"
     if not raw.endswith(b"\n"):
         return None, "no newline at the end (the line was cut off)"
+    reason = record_problem(number, record, prev)
+    return (None, reason) if reason else (record, None)
+
+
+def record_problem(number: int, record: dict[str, Any], prev: str) -> str | None:
+    """Why the record on line `number`, after a line whose hash is `prev`, breaks the chain (None:
+    it does not). The one check of the hash chain, for `drill verify` and the report alike."""
     missing = sorted(ENVELOPE - record.keys())
     if missing:
-        return None, f"missing {', '.join(missing)}"
+        return f"missing {', '.join(missing)}"
     claimed = record.pop("hash")
     try:
         intact = hashlib.sha256(canonical(record)).hexdigest() == claimed
     except ValueError:  # NaN/Infinity: never written by the journal
         intact = False
-    record["hash"] = claimed
+    finally:
+        record["hash"] = claimed
     if not intact:
-        return None, "its hash does not match its content (the line was edited)"
+        return "its hash does not match its content (the line was edited)"
     if record["seq"] != number - 1:
-        return None, f"seq is {record['seq']}, expected {number - 1} (a line was removed, added or moved)"
+        return f"seq is {record['seq']}, expected {number - 1} (a line was removed, added or moved)"
     if record["prev"] != prev:
-        return None, "prev does not match the previous line's hash (a line was removed or moved)"
-    return record, None
+        return "prev does not match the previous line's hash (a line was removed or moved)"
+    return None
+
+
+def check_chain(records: list[dict[str, Any]]) -> tuple[bool, int | None]:
+    """(intact, first bad 1-based line) of records already read: the same check as `drill verify`."""
+    prev = GENESIS
+    for number, record in enumerate(records, start=1):
+        if record_problem(number, record, prev):
+            return False, number
+        prev = str(record["hash"])
+    return bool(records), None
 
 
 def _verify_lines(path: Path, lines: list[bytes]) -> tuple[Verification, list[dict[str, Any]]]:

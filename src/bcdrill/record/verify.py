@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bcdrill.common.errors import RunDirError
-from bcdrill.render.annex import file_sha256 as _sha256
+from bcdrill.record.digests import file_sha256 as _sha256
 
 
 def verify_run(run_dir: Path, *, pubkey: Path | None = None) -> tuple[bool, str]:

@@ -3,11 +3,16 @@
 `render(events, fmt, lang)` returns one report as text (PDF: bytes); `write_reports(run_dir,
 formats)` reads `RUN_DIR/journal.jsonl` (and the journals of `previous` run directories) and
 writes the files atomically.
+
+Layer rule: render reads only the journal (and scenario snapshot in it), through record/ and verdicts/;
+it must not import run/, executors/, listeners/ or cli/.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -206,3 +211,22 @@ def write_reports(
             _write_atomic(path, analysis.render(fmt))
             written.append(path)
     return written
+
+
+def write_missing_reports(run_dir: Path) -> None:
+    """Render the default reports a run directory lacks (an interrupted or copied run)."""
+    missing = [fmt for fmt in DEFAULT_FORMATS if not (run_dir / FILENAMES[fmt]).exists()]
+    if missing:
+        write_reports(run_dir, missing)
+
+
+def refresh_reports(run_dir: Path) -> None:
+    """Re-render the reports a run directory has (after a note was journaled), in the language they
+    were made in, so that they show the note and summary.json covers it."""
+    present = [fmt for fmt, name in FILENAMES.items() if fmt != "pdf" and (run_dir / name).exists()]
+    lang = "en"
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        lang = str(
+            json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("report_lang") or "en"
+        )
+    write_reports(run_dir, present or ["json"], lang=lang)

@@ -7,30 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bcdrill.record.journal import GENESIS, line_hash
-
-
-def chain_check(events: list[dict[str, Any]]) -> tuple[bool, int | None]:
-    """(intact, first bad 1-based line) of the records as read: hash, seq and prev of each."""
-    prev = GENESIS
-    for number, record in enumerate(events, start=1):
-        body = {k: v for k, v in record.items() if k != "hash"}
-        if (
-            record.get("seq") != number - 1
-            or record.get("prev") != prev
-            or line_hash(body) != record.get("hash")
-        ):
-            return False, number
-        prev = str(record["hash"])
-    return bool(events), None
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from bcdrill.record.digests import file_sha256, sums_line
+from bcdrill.record.journal import check_chain
 
 
 def log_digests(events: list[dict[str, Any]], run_dir: Path | None) -> list[dict[str, Any]]:
@@ -52,11 +30,6 @@ def log_digests(events: list[dict[str, Any]], run_dir: Path | None) -> list[dict
                 else "differs"
             )
     return list(logs.values())
-
-
-def sums_line(sha256: str, relpath: str) -> str:
-    """One line of SHA256SUMS, as `sha256sum` writes it (two spaces, text mode)."""
-    return f"{sha256}  {relpath}\n"
 
 
 def artifact_digests(run_dir: Path | None) -> tuple[list[dict[str, Any]], int]:
@@ -90,7 +63,7 @@ def signature(run_dir: Path | None) -> dict[str, Any] | None:
 
 
 def integrity(events: list[dict[str, Any]], run_dir: Path | None, head: str | None) -> dict[str, Any]:
-    intact, bad_line = chain_check(events)
+    intact, bad_line = check_chain(events)
     logs = log_digests(events, run_dir)
     artifacts, artifact_count = artifact_digests(run_dir)
     sig = signature(run_dir)

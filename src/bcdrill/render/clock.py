@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bcdrill.common.duration import format_duration
-from bcdrill.record.journal import parse_ts
+from bcdrill.common.timestamps import parse_ts
 
 
 class Clock:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bcdrill.common.errors import RunDirError, UsageError
+from bcdrill.common.timestamps import utc_ts
 from bcdrill.scenario.validator import did_you_mean
 
 AckResult = Literal["pass", "fail"]
@@ -38,10 +39,6 @@ class Ack:
     result: AckResult
     note: str | None
     ts: str
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _write_atomic(path: Path, obj: dict[str, Any]) -> None:
@@ -82,7 +79,7 @@ def write_ack(
         raise UsageError(f"{step!r} is not a step id")
     _check_ackable(run_dir, step)
     path = ack_path(run_dir, step)
-    _write_atomic(path, {"step": step, "by": by, "result": result, "note": note, "ts": _now()})
+    _write_atomic(path, {"step": step, "by": by, "result": result, "note": note, "ts": utc_ts()})
     return path
 
 
@@ -242,17 +239,12 @@ def _check_note(run_dir: Path, kind: str, due: str | None, closes: str | None) -
             )
 
 
-def _refresh_reports(run_dir: Path) -> None:
-    """Re-render the reports a run directory has, so they show the note and summary.json covers it."""
-    from bcdrill.render import FILENAMES, write_reports
+@dataclass(frozen=True)
+class NoteResult:
+    """Where `drill note` put the note: in the journal (`journaled`) or in the inbox for the runner."""
 
-    present = [fmt for fmt, name in FILENAMES.items() if fmt != "pdf" and (run_dir / name).exists()]
-    lang = "en"
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        lang = str(
-            json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("report_lang") or "en"
-        )
-    write_reports(run_dir, present or ["json"], lang=lang)
+    where: str
+    journaled: bool
 
 
 def add_note(
@@ -264,7 +256,7 @@ def add_note(
     due: str | None = None,
     by: str | None = None,
     closes: str | None = None,
-) -> str:
+) -> NoteResult:
     """`drill note`: journal directly when no runner holds the run, else leave it for the runner.
     `closes`: the corrective action this note closes (`A-3`, or `<run id>:A-3`)."""
     from bcdrill.run.lock import RunLock
@@ -278,6 +270,19 @@ def add_note(
         lock.release()
         with contextlib.suppress(RunDirError):  # lost a race with a runner starting: leave a file
             line = _journal_note(run_dir, record)
-            _refresh_reports(run_dir)
-            return f"journal line {line['seq'] + 1} of {run_dir / 'journal.jsonl'}; reports re-rendered"
-    return f"{_drop_note(run_dir, record)} (the running drill will journal it)"
+            return NoteResult(f"journal line {line['seq'] + 1} of {run_dir / 'journal.jsonl'}", True)
+    return NoteResult(f"{_drop_note(run_dir, record)} (the running drill will journal it)", False)
+
+
+class RunInbox:
+    """The run directory's inbox as the executors see it (`executors.base.Inbox`)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    def take_ack(self, step: str, attempt: int) -> Ack | None:
+        """The pending acknowledgement of `step`, moved aside for `attempt` so it counts once."""
+        ack = read_ack(self.run_dir, step)
+        if ack is not None:
+            consume_ack(self.run_dir, step, attempt)
+        return ack

@@ -24,12 +24,12 @@ from typing import Any
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.common.redact import Redactor
-from bcdrill.executors.base import RunOptions
 from bcdrill.record.journal import Journal, read_journal
 from bcdrill.run.lock import RunLock
+from bcdrill.run.request import RunRequest, RunResult
 from bcdrill.run.rundir import JOURNAL, SCENARIO, is_run_dir
 from bcdrill.run.scheduler import DISABLED, FAILED
-from bcdrill.run.session import Listener, Session, close_listeners
+from bcdrill.run.session import Session, close_listeners
 from bcdrill.run.stepclock import record_clock_events
 from bcdrill.scenario.model import Scenario
 
@@ -144,21 +144,8 @@ def _load(run_dir: Path, past: Past, cli_vars: Mapping[str, str]) -> Scenario:
     return scn
 
 
-def resume_run(
-    run_dir: Path,
-    *,
-    rerun: Sequence[str],
-    mark_done: Sequence[str],
-    by: str | None,
-    options: RunOptions,
-    parallel: int,
-    listeners: Sequence[Listener],
-    cli_vars: Mapping[str, str],
-    argv: Sequence[str],
-    lang: str = "en",
-    drop_partial_line: bool = False,
-) -> int:
-    """Continue an interrupted, aborted or crashed run in place; the exit code. Closes `listeners`."""
+def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
+    """Continue an interrupted, aborted or crashed run in place. Closes `request.listeners`."""
     from bcdrill.record.journal import set_aside_partial_tail
     from bcdrill.run.runner import check_safety, drive
 
@@ -166,35 +153,38 @@ def resume_run(
     try:
         if not is_run_dir(run_dir):
             raise RunDirError(f"{run_dir} is not a drill run directory (no {JOURNAL})")
-        if mark_done and not by:
+        if request.mark_done and not request.by:
             raise RunDirError("--mark-done needs --by NAME — the person who checked the step's effect")
         with RunLock(run_dir):
-            dropped = set_aside_partial_tail(run_dir / JOURNAL) if drop_partial_line else None
+            dropped = set_aside_partial_tail(run_dir / JOURNAL) if request.drop_partial_line else None
             past = read_past(read_journal(run_dir / JOURNAL), run_dir / JOURNAL)
             if past.status == "complete":
                 raise RunDirError(f"{run_dir}: the run is complete — nothing to resume")
-            scn = _load(run_dir, past, cli_vars)
-            check_safety(scn, options, scn.name)  # production was confirmed when the run started
-            decision = decide(scn, past, rerun, mark_done)
+            scn = _load(run_dir, past, request.cli_vars)
+            check_safety(scn, request.options, scn.name)  # production was confirmed when the run started
+            decision = decide(scn, past, request.rerun, request.mark_done)
             redactor = Redactor(scn.secrets)
             journal = Journal.reopen(run_dir / JOURNAL, redactor=redactor)
-            session = Session(scn, run_dir, journal, options=options, listeners=listeners, redactor=redactor)
+            session = Session(
+                scn, run_dir, journal, options=request.options, listeners=request.listeners, redactor=redactor
+            )
             try:
                 _restore(session, past)
                 session.emit(
                     "run.resumed",
-                    argv=list(argv),
-                    rerun=list(rerun),
-                    mark_done=[{"step": s, "by": by} for s in mark_done],
+                    argv=list(request.argv),
+                    rerun=list(request.rerun),
+                    mark_done=[{"step": s, "by": request.by} for s in request.mark_done],
                     dropped_partial_line=dropped,
                 )
                 _close_crashed(session, past, decision)
-                _mark_done(session, decision, by or "unknown")
-                return drive(session, parallel, done=decision.done, lang=lang)
+                _mark_done(session, decision, request.by or "unknown")
+                code, events = drive(session, request.parallel, done=decision.done)
+                return RunResult(code, run_dir, events)
             finally:
                 journal.close()
     finally:
-        close_listeners(listeners)
+        close_listeners(request.listeners)
 
 
 def _restore(session: Session, past: Past) -> None:
@@ -231,8 +221,8 @@ def _sha(path: Path) -> str | None:
 
 def _mark_done(session: Session, decision: Decision, by: str) -> None:
     """Record the steps a person checked by hand as ok (their clock events count from now)."""
+    from bcdrill.common.timestamps import utc_ts
     from bcdrill.executors.base import Outcome
-    from bcdrill.record.journal import utc_ts
 
     for sid in decision.marked:
         step = session.scn.step(sid)

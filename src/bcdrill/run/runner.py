@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import socket
-import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,22 +27,18 @@ from bcdrill.common.errors import UsageError
 from bcdrill.common.redact import Redactor
 from bcdrill.executors import preload
 from bcdrill.executors.base import RunOptions
-from bcdrill.listeners.terminal import TerminalListener
 from bcdrill.record.events import scenario_snapshot
 from bcdrill.record.journal import Journal
 from bcdrill.run.lock import RunLock
-from bcdrill.run.resume import resume_run
+from bcdrill.run.request import RunRequest, RunResult
 from bcdrill.run.rundir import JOURNAL, create_run_dir
 from bcdrill.run.scheduler import FAILED, Schedule, Task, schedule
-from bcdrill.run.session import Listener, Session, close_listeners
+from bcdrill.run.session import Session, close_listeners
 from bcdrill.run.stepclock import declare_t0
 from bcdrill.run.steprun import StepRunner
 from bcdrill.scenario.model import Scenario, Step
 
-__all__ = ["Listener", "TerminalListener", "resume_run", "run_scenario"]
-
 _SECRET_NAME = re.compile(r"password|secret|token|key", re.IGNORECASE)
-REPORT_FORMATS = ("html", "md", "json", "junit")
 
 
 def check_safety(scn: Scenario, options: RunOptions, confirm_production: str | None) -> None:
@@ -70,45 +65,32 @@ def public_vars(scn: Scenario, cli_vars: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def run_scenario(
-    scn: Scenario,
-    *,
-    run_dir: Path | None,
-    options: RunOptions,
-    parallel: int,
-    listeners: Sequence[Listener],
-    argv: Sequence[str],
-    cli_vars: Mapping[str, str],
-    confirm_production: str | None = None,
-    lang: str = "en",
-) -> int:
-    """Run `scn` in a new run directory; the exit code (DESIGN.md §4)."""
-    check_safety(scn, options, confirm_production)
-    path = create_run_dir(scn, run_dir)
-    with RunLock(path):
-        redactor = Redactor(scn.secrets)
-        journal = Journal.create(path / JOURNAL, redactor=redactor)
-        session = Session(scn, path, journal, options=options, listeners=listeners, redactor=redactor)
-        try:
-            start = session.emit(
-                "run.started", **_started_payload(scn, path, options, parallel, argv, cli_vars)
+def run_scenario(scn: Scenario, request: RunRequest) -> RunResult:
+    """Run `scn` in a new run directory (`request.run_dir` or the default one). The run ends at its
+    journal: making reports of it is the caller's business."""
+    check_safety(scn, request.options, request.confirm_production)
+    path = create_run_dir(scn, request.run_dir)
+    try:
+        with RunLock(path):
+            redactor = Redactor(scn.secrets)
+            journal = Journal.create(path / JOURNAL, redactor=redactor)
+            session = Session(
+                scn, path, journal, options=request.options, listeners=request.listeners, redactor=redactor
             )
-            if scn.declaring_step is None:
-                declare_t0(session, None, 0.0, start["ts"])
-            return drive(session, parallel, done={}, lang=lang)
-        finally:
-            journal.close()
-            close_listeners(listeners)
+            try:
+                start = session.emit("run.started", **_started_payload(scn, path, request))
+                if scn.declaring_step is None:
+                    declare_t0(session, None, 0.0, start["ts"])
+                code, events = drive(session, request.parallel, done={})
+                return RunResult(code, path, events)
+            finally:
+                journal.close()
+    finally:
+        close_listeners(request.listeners)
 
 
-def _started_payload(
-    scn: Scenario,
-    path: Path,
-    options: RunOptions,
-    parallel: int,
-    argv: Sequence[str],
-    cli_vars: Mapping[str, str],
-) -> dict[str, Any]:
+def _started_payload(scn: Scenario, path: Path, request: RunRequest) -> dict[str, Any]:
+    options = request.options
     return {
         "scenario": scn.name,
         "scenario_sha256": scn.sha256,
@@ -116,16 +98,16 @@ def _started_payload(
         "tool_version": __version__,
         "host": socket.gethostname(),
         "user": _user(),
-        "argv": list(argv),
+        "argv": list(request.argv),
         "environment": scn.environment,
         "dry_run": options.dry_run,
         "run_id": path.name,
         "run_dir": str(path),
         "auto_ack": options.auto_ack,
         "interactive": options.interactive,
-        "vars": public_vars(scn, cli_vars),
+        "vars": public_vars(scn, request.cli_vars),
         "inventory": scn.inventory,
-        "parallel": parallel,
+        "parallel": request.parallel,
         "snapshot": scenario_snapshot(scn),
     }
 
@@ -141,10 +123,9 @@ def tasks_of(steps: Sequence[Step]) -> list[Task]:
     return [Task(s.id, s.needs, s.on_failure, s.enabled) for s in steps]
 
 
-def drive(
-    session: Session, parallel: int, *, done: Mapping[str, bool], lang: str, pending: Sequence[str] = ()
-) -> int:
-    """Schedule the steps not in `done`, then rollback (on abort), run.finished and the reports."""
+def drive(session: Session, parallel: int, *, done: Mapping[str, bool]) -> tuple[int, list[dict[str, Any]]]:
+    """Schedule the steps not in `done`, then rollback (on abort) and run.finished; the exit code
+    and the journal as read at the end."""
     scn = session.scn
     runner = StepRunner(session)
     todo = [s for s in scn.steps if s.id not in done]
@@ -166,7 +147,7 @@ def drive(
     finally:
         session.stop_notes()
         session.resources.close_all()
-    return _finish(session, result, lang)
+    return _finish(session, result)
 
 
 def _skip(session: Session, step: Step, reason: str, *, rollback: bool = False) -> None:
@@ -199,7 +180,7 @@ def _rollback(session: Session, runner: StepRunner) -> None:
             failed = step.id
 
 
-def _finish(session: Session, result: Schedule, lang: str) -> int:
+def _finish(session: Session, result: Schedule) -> tuple[int, list[dict[str, Any]]]:
     from bcdrill.record.journal import read_journal
 
     if session.interrupted:
@@ -214,8 +195,7 @@ def _finish(session: Session, result: Schedule, lang: str) -> int:
     else:
         status, code = "complete", _complete_exit_code(session, result, events)
     events.append(session.emit("run.finished", status=status, exit_code=code))
-    _write_reports(session, lang, events)
-    return code
+    return code, events
 
 
 def _complete_exit_code(session: Session, result: Schedule, events: list[dict[str, Any]]) -> int:
@@ -229,19 +209,6 @@ def _complete_exit_code(session: Session, result: Schedule, events: list[dict[st
     if session.options.dry_run:  # nothing was failed over: targets are not judged, only the steps
         return 0
     return 0 if evaluate(events).all_met else 1
-
-
-def _write_reports(session: Session, lang: str, events: list[dict[str, Any]]) -> None:
-    try:
-        from bcdrill.render import write_reports
-
-        write_reports(session.run_dir, list(REPORT_FORMATS), lang=lang, events=events)
-    except Exception:  # the journal is complete; reports can be re-made with `drill report`
-        session.log_error("writing the reports failed")
-        sys.stderr.write(
-            f"warning: reports not written (see {session.run_dir / 'drill.log'}); "
-            f"make them with `drill report {session.run_dir}`\n"
-        )
 
 
 @contextmanager

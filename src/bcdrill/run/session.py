@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bcdrill.common.redact import Redactor
+from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors.base import Resources, RunOptions
-from bcdrill.record.journal import Journal, utc_ts
-from bcdrill.run.inbox import mark_note_journaled, take_notes
+from bcdrill.record.journal import Journal
+from bcdrill.run.inbox import RunInbox, mark_note_journaled, take_notes
 from bcdrill.scenario.model import Scenario
 
 NOTE_POLL = 0.5  # seconds between looks for `drill note` files
@@ -59,6 +60,7 @@ class Session:
         self.interrupt_reason = ""
         self.aborting = threading.Event()  # an `abort` failure: no new attempts, no retries
         self.resources = Resources()
+        self.inbox = RunInbox(run_dir)
         self.clock = Clock()
         self.attempts: dict[str, int] = {}  # last attempt number per step (continues on resume)
         self.in_flight: set[str] = set()

@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
+from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors.base import Outcome
-from bcdrill.record.journal import utc_ts
 from bcdrill.run.session import Session
 from bcdrill.scenario.model import Step
 from bcdrill.verdicts.rto import parse_data_timestamp, rpo_seconds

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors import get_executor
 from bcdrill.executors.base import Outcome, StepContext
-from bcdrill.record.journal import utc_ts
 from bcdrill.run.rundir import StepLog
 from bcdrill.run.session import Session
 from bcdrill.run.stepclock import record_clock_events, rpo_problem, rpo_systems
@@ -146,6 +146,7 @@ class StepRunner:
             emit=self._emitter(),
             options=self.s.options,
             resources=self.s.resources,
+            inbox=self.s.inbox,
         )
         polls: int | None = None
         if step.until is not None and step.kind == "check":

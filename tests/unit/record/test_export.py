@@ -14,7 +14,7 @@ from journal_fixtures import log_text, reference_events, write_lines
 from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.record.export import export_bundle
 from bcdrill.record.verify import verify_run
-from bcdrill.render import write_reports
+from bcdrill.render import write_missing_reports, write_reports
 from bcdrill.run.inbox import add_note
 
 pytest.importorskip("cryptography")
@@ -68,7 +68,7 @@ def _sha256sum_c(directory: Path) -> subprocess.CompletedProcess[str]:
 
 def test_bundle_checks_by_hand_and_with_drill_verify(run_dir: Path, tmp_path: Path) -> None:
     bundle = tmp_path / "drill-2026.zip"
-    assert "SHA256SUMS" in export_bundle(run_dir, bundle)
+    assert "SHA256SUMS" in export_bundle(run_dir, bundle, prepare=write_missing_reports)
     names = zipfile.ZipFile(bundle).namelist()
     for name in ("journal.jsonl", "scenario.yaml", "summary.json", "report.html", "report.md", "junit.xml"):
         assert name in names
@@ -84,7 +84,7 @@ def test_bundle_checks_by_hand_and_with_drill_verify(run_dir: Path, tmp_path: Pa
 
 def test_tampered_bundle_is_detected(run_dir: Path, tmp_path: Path) -> None:
     bundle = tmp_path / "b.zip"
-    export_bundle(run_dir, bundle)
+    export_bundle(run_dir, bundle, prepare=write_missing_reports)
     out = _extract(bundle, tmp_path / "x")
     (out / "logs" / "isolate.log").write_text("nothing happened\n", encoding="utf-8")
     check = _sha256sum_c(out)

@@ -67,16 +67,16 @@ def test_ack_names_a_manual_step_of_the_run_that_has_not_finished(tmp_path: Path
 
 
 def test_note_goes_to_the_journal_when_no_runner_holds_the_run(run_dir: Path) -> None:
-    where = add_note(run_dir, text="DNS TTL too long", kind="finding", owner="net", by="Li")
-    assert "journal line 2 of" in where and "reports re-rendered" in where
+    result = add_note(run_dir, text="DNS TTL too long", kind="finding", owner="net", by="Li")
+    assert "journal line 2 of" in result.where and result.journaled
     note = read_journal(run_dir / "journal.jsonl")[-1]
     assert note["event"] == "note" and note["kind"] == "finding" and note["owner"] == "net"
 
 
 def test_note_becomes_a_file_while_a_runner_holds_the_run(run_dir: Path) -> None:
     with RunLock(run_dir):
-        where = add_note(run_dir, text="observed slow failover")
-    assert "running drill will journal it" in where
+        result = add_note(run_dir, text="observed slow failover")
+    assert "running drill will journal it" in result.where and not result.journaled
     ((_, note),) = take_notes(run_dir)
     assert note["text"] == "observed slow failover" and note["kind"] == "observation"
     with pytest.raises(UsageError, match="note kind"):
@@ -102,9 +102,10 @@ def test_note_inputs_are_checked_before_anything_is_written(run_dir: Path) -> No
 
 
 def test_a_note_after_the_run_re_renders_the_reports_in_their_language(run_dir: Path) -> None:
-    from bcdrill.render import write_reports
+    from bcdrill.render import refresh_reports, write_reports
 
     write_reports(run_dir, ["json", "md"], lang="zh")
-    add_note(run_dir, text="切换顺利", kind="observation", by="郑十")
+    assert add_note(run_dir, text="切换顺利", kind="observation", by="郑十").journaled
+    refresh_reports(run_dir)  # what `drill note` does next
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "切换顺利" in report and "# 演练报告" in report

@@ -1,0 +1,34 @@
+"""What the command modules share: exit codes, --var parsing, warnings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bcdrill.common.errors import UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ABORTED, EXIT_BUG = 0, 1, 2, 3, 70
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def parse_vars(pairs: Sequence[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--var {pair!r}: expected NAME=VALUE — e.g. --var dr_site=dr.example.internal")
+        out[name.strip()] = value
+    return out
+
+
+def warning(text: str) -> None:
+    print(f"drill: warning: {text}", file=sys.stderr)
+
+
+def with_warnings(scn: Any) -> Any:
+    for warning in scn.warnings:
+        warning(warning)
+    return scn

@@ -1,0 +1,128 @@
+"""`drill run`, `drill resume`, `drill ack`, `drill note`: starting and steering a run.
+
+The run core stops at the journal; these commands make the reports from the finished journal,
+as `drill report` does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bcdrill.cli.common import EXIT_OK, parse_vars, with_warnings
+from bcdrill.common.errors import UsageError
+
+if TYPE_CHECKING:
+    from bcdrill.run.request import RunRequest, RunResult
+
+
+def listeners_of(args: argparse.Namespace) -> list[Any]:
+    from bcdrill.listeners.terminal import TerminalListener
+
+    listeners: list[Any] = [TerminalListener(sys.stderr)]
+    if args.metrics_port is not None or args.pushgateway or args.metrics_textfile:
+        from bcdrill.listeners.metrics import MetricsListener
+
+        textfile = Path(args.metrics_textfile) if args.metrics_textfile else None
+        if textfile is not None and not textfile.absolute().parent.is_dir():
+            raise UsageError(
+                f"--metrics-textfile {textfile}: no directory {textfile.absolute().parent} — create it first"
+            )
+        listeners.append(
+            MetricsListener(textfile=textfile, port=args.metrics_port, pushgateway=args.pushgateway)
+        )
+    return listeners
+
+
+def request_of(args: argparse.Namespace, **extra: Any) -> RunRequest:
+    """The run request the options of `drill run`/`drill resume` make."""
+    from bcdrill.executors.base import RunOptions
+    from bcdrill.run.request import RunRequest
+
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    options = RunOptions(
+        dry_run=getattr(args, "dry_run", False), auto_ack=args.auto_ack, interactive=interactive
+    )
+    return RunRequest(
+        options=options,
+        parallel=args.parallel,
+        listeners=listeners_of(args),
+        argv=tuple(sys.argv),
+        cli_vars=parse_vars(args.var),
+        **extra,
+    )
+
+
+def report_run(result: RunResult, lang: str) -> int:
+    """Write the reports of a finished run from its journal; the run's exit code. A report that
+    cannot be written leaves the run's outcome as it is: `drill report` can make it later."""
+    from bcdrill.render import DEFAULT_FORMATS, write_reports
+
+    try:
+        write_reports(result.run_dir, list(DEFAULT_FORMATS), lang=lang, events=result.events)
+    except Exception as exc:  # the journal is complete; reports can be re-made with `drill report`
+        sys.stderr.write(
+            f"drill: warning: reports not written ({type(exc).__name__}: {exc}); "
+            f"make them with `drill report {result.run_dir}`\n"
+        )
+    return result.exit_code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bcdrill.run.runner import run_scenario
+    from bcdrill.scenario.loader import load_scenario
+
+    request = request_of(
+        args,
+        run_dir=Path(args.run_dir) if args.run_dir else None,
+        confirm_production=args.confirm_production,
+    )
+    scn = with_warnings(load_scenario(args.file, cli_vars=request.cli_vars, inventory=args.inventory))
+    return report_run(run_scenario(scn, request), args.lang)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from bcdrill.run.resume import resume_run
+
+    if args.mark_done and not args.by:
+        raise UsageError("--mark-done needs --by NAME — the person who checked the step's effect")
+    request = request_of(
+        args,
+        rerun=tuple(args.rerun or ()),
+        mark_done=tuple(args.mark_done or ()),
+        by=args.by,
+        drop_partial_line=args.drop_partial_line,
+    )
+    return report_run(resume_run(Path(args.run_dir), request), args.lang)
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    from bcdrill.run.inbox import write_ack
+
+    path = write_ack(
+        Path(args.run_dir), args.step, by=args.by, result="fail" if args.fail else "pass", note=args.note
+    )
+    print(f"acknowledged {args.step} as {'fail' if args.fail else 'pass'} by {args.by}: {path}")
+    return EXIT_OK
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from bcdrill.render import refresh_reports
+    from bcdrill.run.inbox import add_note
+
+    result = add_note(
+        Path(args.run_dir),
+        kind=args.kind,
+        text=args.text,
+        owner=args.owner,
+        due=args.due,
+        by=args.by,
+        closes=args.closes,
+    )
+    where = result.where
+    if result.journaled:
+        refresh_reports(Path(args.run_dir))
+        where += "; reports re-rendered"
+    print(f"{args.kind} noted: {where}")
+    return EXIT_OK

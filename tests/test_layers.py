@@ -1,0 +1,151 @@
+"""The package's layers (docs/architecture.md) hold: an AST check of every import in src/bcdrill.
+
+Each rule says which packages one layer must not import. Every import counts, including those inside
+functions (a lazy import is still a dependency) and those under `if TYPE_CHECKING:` (a type is a
+dependency too). Import cycles between modules are refused as well, except through imports that exist
+only for type checking, which never run.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "bcdrill"
+
+# layer -> the layers it must not import
+RULES: dict[str, tuple[str, ...]] = {
+    "common": (
+        "cli",
+        "scenario",
+        "plan",
+        "run",
+        "executors",
+        "record",
+        "verdicts",
+        "render",
+        "listeners",
+        "lab",
+    ),
+    "scenario": ("cli", "plan", "run", "executors", "record", "verdicts", "render", "listeners", "lab"),
+    "plan": ("cli", "run", "executors", "record", "verdicts", "render", "listeners", "lab"),
+    "executors": ("cli", "run", "record", "verdicts", "render", "listeners", "lab"),
+    "record": ("cli", "run", "executors", "verdicts", "render", "listeners", "lab"),
+    "verdicts": ("cli", "run", "executors", "render", "listeners", "lab"),
+    "render": ("cli", "run", "executors", "listeners", "lab"),
+    "run": ("cli", "render", "listeners", "lab"),
+    "listeners": ("cli", "lab"),
+    "lab": ("cli", "run", "executors", "record", "verdicts", "render", "listeners"),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def imports(path: Path) -> Iterator[tuple[str, int, bool]]:
+    """(imported bcdrill module, line, runs at import or call time: not TYPE_CHECKING-only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    typing_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    for node in ast.walk(tree):
+        runs = id(node) not in typing_only
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("bcdrill"):
+                    yield alias.name, node.lineno, runs
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bcdrill"):
+            for alias in node.names:  # `from bcdrill.x import y`: y may be a module of its own
+                sub = f"{node.module}.{alias.name}"
+                yield (sub if _is_module(sub) else node.module), node.lineno, runs
+
+
+def _is_module(dotted: str) -> bool:
+    base = PACKAGE.parent.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def graph() -> dict[str, list[tuple[str, int, bool]]]:
+    return {module_name(p): list(imports(p)) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def layer_violations(edges: dict[str, list[tuple[str, int, bool]]]) -> list[str]:
+    found = []
+    for module, targets in edges.items():
+        banned = RULES.get(layer(module), ())
+        for target, line, _ in targets:
+            if layer(target) in banned:
+                found.append(f"{module}:{line}: {layer(module)}/ must not import {layer(target)}/ ({target})")
+    return found
+
+
+def cycles(edges: dict[str, list[tuple[str, int, bool]]]) -> list[str]:
+    """One `a -> b -> a` path per strongly connected group of modules (runtime imports only)."""
+    runtime = {
+        m: sorted({t for t, _, runs in ts if runs and t in edges and t != m}) for m, ts in edges.items()
+    }
+    found: list[str] = []
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for t in runtime[m]:
+            if state.get(t) == 1:
+                found.append(" -> ".join([*stack[stack.index(t) :], t]))
+            elif t not in state:
+                visit(t)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(runtime):
+        if m not in state:
+            visit(m)
+    return found
+
+
+def test_layers_import_only_what_they_may() -> None:
+    assert layer_violations(graph()) == []
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(graph()) == []
+
+
+def test_every_package_states_its_rule() -> None:
+    for init in PACKAGE.glob("*/__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        assert "must not import" in doc.lower() or "may import" in doc.lower(), (
+            f"{init}: docstring states no layer rule"
+        )
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from bcdrill.run.session import Session\n", "executors/ must not import run/"),
+        ("def f():\n    from bcdrill.record import journal\n", "executors/ must not import record/"),
+    ],
+)
+def test_the_check_catches_a_forbidden_import(tmp_path: Path, source: str, expected: str) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(source)
+    edges = {"bcdrill.executors.bad": list(imports(bad))}
+    assert any(expected in v for v in layer_violations(edges))
+
+
+def test_the_check_catches_a_cycle() -> None:
+    edges = {"bcdrill.a": [("bcdrill.b", 1, True)], "bcdrill.b": [("bcdrill.a", 3, True)]}
+    assert cycles(edges) == ["bcdrill.a -> bcdrill.b -> bcdrill.a"]

@@ -120,7 +120,8 @@ def bench_big() -> str:
     path = write_scenario("big", steps)
     code = (
         "import sys,time; t=time.perf_counter(); from bcdrill.scenario.loader import load_scenario; "
-        "from bcdrill.plan.build import build_plan, render_plan; s=load_scenario(sys.argv[1]); "
+        "from bcdrill.plan.build import build_plan; from bcdrill.plan.formats import render_plan; "
+        "s=load_scenario(sys.argv[1]); "
         "p=build_plan(s); render_plan(p,'text'); render_plan(p,'json'); "
         "print(time.perf_counter()-t)"
     )

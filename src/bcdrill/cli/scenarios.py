@@ -24,7 +24,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from bcdrill.plan.build import build_plan, render_plan
+    from bcdrill.plan.build import build_plan
+    from bcdrill.plan.formats import render_plan
     from bcdrill.scenario.loader import load_scenario
 
     scn = with_warnings(load_scenario(args.file, cli_vars=parse_vars(args.var), inventory=args.inventory))

@@ -10,13 +10,13 @@ recovered_by, verdict, margin}]. Times are seconds (numbers); null where unknown
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from bcdrill.common.duration import format_duration
+from bcdrill.common.duration import format_duration as fmt
 from bcdrill.common.jsonfmt import dumps_readable
-
-if TYPE_CHECKING:
-    from bcdrill.plan.build import Plan, PlannedStep
+from bcdrill.plan.build import FORMATS, Plan, PlannedStep
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
@@ -107,3 +107,108 @@ def render_mermaid(plan: Plan) -> str:
     if skipped:
         out.append(f"  class {','.join(skipped)} skipped")
     return "\n".join(out) + "\n"
+
+
+def render_plan(plan: Plan, fmt_name: str = "text") -> str:
+    """The plan as text, json, dot (Graphviz) or mermaid."""
+    renderers: dict[str, Callable[[Plan], str]] = {
+        "text": render_text,
+        "json": render_json,
+        "dot": render_dot,
+        "mermaid": render_mermaid,
+    }
+    if fmt_name not in renderers:
+        raise ValueError(f"unknown plan format {fmt_name!r} (one of: {', '.join(FORMATS)})")
+    return renderers[fmt_name](plan)
+
+
+def _at(seconds: float) -> str:
+    return "+0s" if seconds == 0 else "+" + fmt(seconds)
+
+
+VERDICTS = {
+    "within": "within target",
+    "breach": "BREACH predicted",
+    "no-target": "no target",
+    "not-recovered": "NOT RECOVERED (recovering step skipped)",
+}
+
+
+def _header(plan: Plan) -> list[str]:
+    levels = max((p.level for p in plan.steps), default=-1) + 1
+    lines = [
+        f"Plan: {plan.name} — {plan.title} ({plan.environment})",
+        f"{len(plan.steps)} steps in {levels} parallel groups, up to {plan.width} side by side; "
+        f"projected length {fmt(plan.length)}",
+    ]
+    if plan.declared_by:
+        lines.append(f"T0: end of '{plan.declared_by}' at {_at(plan.t0)}")
+    else:
+        lines.append("T0: the run's start (no step declares)")
+    if plan.no_expect:
+        shown = ", ".join(plan.no_expect[:10]) + (", ..." if len(plan.no_expect) > 10 else "")
+        lines.append(f"Note: {len(plan.no_expect)} steps have no expect and count as 0s: {shown}")
+    lines.append("Assumes unlimited parallelism and first-attempt success (no retries, no extra polling).")
+    return lines
+
+
+def _step_line(p: PlannedStep) -> str:
+    mark = "*" if p.critical else " "
+    phase = f" [{p.phase}]" if p.phase else ""
+    label = f" — {p.title}" if p.title else ""
+    if not p.enabled:
+        return f"  {mark} {p.id} ({p.kind}){phase}{label}: SKIPPED (when is false)"
+    expect = fmt(p.expect) if p.expect is not None else "no expect"
+    extra = " declares T0" if p.declares else ""
+    extra += f" recovers {', '.join(p.recovers)}" if p.recovers else ""
+    span = f"{_at(p.start)} → {_at(p.finish)}"
+    return f"  {mark} {p.id} ({p.kind}){phase}{label}: {span} ({expect}){extra}"
+
+
+def _groups(plan: Plan) -> list[str]:
+    by_level: dict[int, list[PlannedStep]] = {}
+    for p in plan.steps:
+        by_level.setdefault(p.level, []).append(p)
+    lines = ["", "Parallel groups (* = on the critical path):"]
+    for level in sorted(by_level):
+        members = by_level[level]
+        lines.append(f"Group {level + 1} — {len(members)} step(s), from {_at(min(p.start for p in members))}")
+        lines.extend(_step_line(p) for p in members)
+    return lines
+
+
+def _phases(plan: Plan) -> list[str]:
+    spans: dict[str, list[PlannedStep]] = {}
+    for p in plan.steps:
+        if p.phase:
+            spans.setdefault(p.phase, []).append(p)
+    if not spans:
+        return []
+    lines = ["", "Phases:"]
+    for phase, members in spans.items():
+        first, last = min(p.start for p in members), max(p.finish for p in members)
+        lines.append(f"  {phase}: {_at(first)} → {_at(last)} ({len(members)} step(s))")
+    return lines
+
+
+def _systems(plan: Plan) -> list[str]:
+    if not plan.systems:
+        return []
+    lines = ["", "Projected RTO per system (from T0):"]
+    for s in plan.systems:
+        margin = "" if s.margin is None else f", margin {fmt(s.margin)}"
+        target = fmt(s.rto_target) if s.rto_target is not None else "-"
+        lines.append(
+            f"  {s.id} ({s.title}): projected {fmt(s.projected_rto)}, target {target} — "
+            f"{VERDICTS[s.verdict]}{margin}"
+        )
+    return lines
+
+
+def render_text(plan: Plan) -> str:
+    path = " -> ".join(plan.critical_path) or "-"
+    lines = [*_header(plan), *_phases(plan), *_groups(plan)]
+    lines += ["", f"Critical path ({fmt(plan.length)}): {path}", *_systems(plan)]
+    if plan.rollback:
+        lines += ["", f"Rollback (in sequence, on abort): {' -> '.join(plan.rollback)}"]
+    return "\n".join(lines) + "\n"

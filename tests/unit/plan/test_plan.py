@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bcdrill.plan.build import Plan, build_plan, render_plan
+from bcdrill.plan.build import Plan, build_plan
+from bcdrill.plan.formats import render_plan
 from bcdrill.scenario.loader import load_scenario, parse_scenario
 
 SCENARIO = b"""

@@ -222,14 +222,23 @@ def _drain(pipe: int, out: _Output, until: float) -> None:
     out.feed(b"", final=True)
 
 
+SWEEPS = 3  # extra looks for tagged processes after the SIGKILL
+
+
 def stop_all(proc: subprocess.Popen[bytes], tag: str, grace: float = GRACE) -> None:
     """Stop the process group and every process that left it but still carries `tag`."""
     marker = f"{MARKER}={tag}"
     end = time.monotonic() + grace
     signal_all(find_processes(env=marker), signal.SIGTERM)
     kill_group(proc, grace)
-    # a fresh look (no stale pids): what is left gets the rest of the grace, then SIGKILL
+    # a fresh look (no stale pids): what is left gets the rest of the grace, then SIGKILL; then look
+    # again, because a process in the middle of execve() shows no environment for an instant
     terminate(find_processes(env=marker), grace=max(0.0, end - time.monotonic()))
+    for _ in range(SWEEPS):
+        left = find_processes(env=marker)
+        if not left:
+            return
+        terminate(left, grace=0.0)
 
 
 def kill_group(proc: subprocess.Popen[bytes], grace: float = GRACE) -> None:

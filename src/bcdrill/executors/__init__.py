@@ -13,18 +13,18 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import Iterable
-from typing import cast
+from typing import Any
 
 from bcdrill.executors.base import Executor
 from bcdrill.scenario.model import CheckAction, Step
 
-EXECUTORS: dict[str, str] = {
-    "run": "bcdrill.executors.local:run_local",
-    "check": "bcdrill.executors.check:run_check",
-    "wait": "bcdrill.executors.wait:run_wait",
-    "manual": "bcdrill.executors.manual:run_manual",
-    "ssh": "bcdrill.executors.ssh:run_ssh",
-    "ansible": "bcdrill.executors.ansible:run_ansible",
+EXECUTORS: dict[str, str] = {  # action kind -> the module whose `EXECUTOR: Executor[Action]` runs it
+    "run": "bcdrill.executors.local",
+    "check": "bcdrill.executors.check",
+    "wait": "bcdrill.executors.wait",
+    "manual": "bcdrill.executors.manual",
+    "ssh": "bcdrill.executors.ssh",
+    "ansible": "bcdrill.executors.ansible",
 }
 
 
@@ -33,8 +33,10 @@ def load_entry(entry: str) -> object:
     return getattr(importlib.import_module(module), name)
 
 
-def get_executor(kind: str) -> Executor:
-    return cast(Executor, load_entry(EXECUTORS[kind]))
+def get_executor(kind: str) -> Executor[Any]:
+    """The executor of an action kind (its module is imported on first use)."""
+    executor: Executor[Any] = importlib.import_module(EXECUTORS[kind]).EXECUTOR
+    return executor
 
 
 def preload(steps: Iterable[Step]) -> None:
@@ -42,8 +44,9 @@ def preload(steps: Iterable[Step]) -> None:
     measured duration includes a module import."""
     from bcdrill.executors.probes import PROBES
 
-    entries = {EXECUTORS[s.kind] for s in steps}
-    entries |= {PROBES[s.action.probe.probe] for s in steps if isinstance(s.action, CheckAction)}
-    for entry in entries:
+    for kind in {s.kind for s in steps}:
         with contextlib.suppress(ImportError):  # a missing dependency fails its steps, visibly, later
+            get_executor(kind)
+    for entry in {PROBES[s.action.probe.probe] for s in steps if isinstance(s.action, CheckAction)}:
+        with contextlib.suppress(ImportError):
             load_entry(entry)

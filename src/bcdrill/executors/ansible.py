@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bcdrill.common.duration import format_duration
-from bcdrill.executors.base import Outcome, Status, StepContext
+from bcdrill.executors.base import Executor, Outcome, Status, StepContext
 from bcdrill.executors.transport.ansible import PlaybookResult, PlaybookSpec, Stop, run_playbook
 from bcdrill.scenario.model import AnsibleAction
 
 
-def run_ansible(action: AnsibleAction, ctx: StepContext) -> Outcome:
+def run_ansible(action: AnsibleAction, ctx: StepContext, *, check: bool = False) -> Outcome:
+    """Run the playbook (in Ansible's check mode with `check`, which is what a dry run does)."""
+
     def should_stop() -> Stop | None:
         if ctx.cancel.is_set():
             return "cancelled"
@@ -23,7 +25,7 @@ def run_ansible(action: AnsibleAction, ctx: StepContext) -> Outcome:
         limit=action.limit,
         tags=action.tags,
         extravars=action.extravars,
-        check=ctx.options.dry_run,
+        check=check,
         secrets=ctx.scenario.secrets,
     )
     try:
@@ -79,3 +81,17 @@ def describe(result: PlaybookResult) -> str:
         return f"ansible-playbook exited with rc {result.rc}: {reason}"
     changed = sum(result.stats.get("changed", {}).values())
     return f"playbook ok on {hosts} host{'s' if hosts != 1 else ''} ({changed} changed)"
+
+
+class AnsibleExecutor:
+    def run(self, action: AnsibleAction, ctx: StepContext, /) -> Outcome:
+        return run_ansible(action, ctx)
+
+    def dry_run(self, action: AnsibleAction, ctx: StepContext, /) -> Outcome:
+        return run_ansible(action, ctx, check=True)
+
+    def describe(self, action: AnsibleAction, /) -> str:
+        return f"ansible-playbook {action.playbook}" + (f" --limit {action.limit}" if action.limit else "")
+
+
+EXECUTOR: Executor[AnsibleAction] = AnsibleExecutor()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from bcdrill.scenario.model import Scenario, Step
 
@@ -138,7 +138,26 @@ class StepContext:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
 
-class Executor(Protocol):
-    """One action kind. Registered by name in `bcdrill.executors.EXECUTORS`."""
+A = TypeVar("A", contravariant=True)
 
-    def __call__(self, action: Any, ctx: StepContext, /) -> Outcome: ...
+
+@runtime_checkable
+class Executor(Protocol[A]):
+    """One action kind, registered by name in `bcdrill.executors.EXECUTORS`; each executor module
+    declares `EXECUTOR: Executor[ItsAction]`, so mypy checks it against this protocol.
+
+    `run` does the action; `dry_run` is what `--dry-run` does instead (nothing that changes the
+    world: a check still probes, Ansible runs in check mode, a manual step is acknowledged as
+    "auto (dry run)", everything else is described and not executed); `describe` is the action in
+    one line for people."""
+
+    def run(self, action: A, ctx: StepContext, /) -> Outcome: ...
+
+    def dry_run(self, action: A, ctx: StepContext, /) -> Outcome: ...
+
+    def describe(self, action: A, /) -> str: ...
+
+
+def not_executed(description: str) -> Outcome:
+    """The dry-run outcome of an action that would change something."""
+    return Outcome("ok", f"dry run: not executed: {description}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.executors.base import Executor, Outcome, StepContext, not_executed
 from bcdrill.executors.transport.process import ProcessResult, run_process
 from bcdrill.scenario.model import RunAction
 
@@ -36,8 +36,6 @@ def outcome_of(result: ProcessResult, ctx: StepContext) -> Outcome:
 
 
 def run_local(action: RunAction, ctx: StepContext) -> Outcome:
-    if ctx.options.dry_run:
-        return Outcome("ok", f"dry run: not executed: {command_text(action.command)}")
     result = run_process(
         action.command,
         log=ctx.log,
@@ -47,3 +45,17 @@ def run_local(action: RunAction, ctx: StepContext) -> Outcome:
         env=action.env,
     )
     return outcome_of(result, ctx)
+
+
+class LocalExecutor:
+    def run(self, action: RunAction, ctx: StepContext, /) -> Outcome:
+        return run_local(action, ctx)
+
+    def dry_run(self, action: RunAction, ctx: StepContext, /) -> Outcome:
+        return not_executed(self.describe(action))
+
+    def describe(self, action: RunAction, /) -> str:
+        return command_text(action.command)
+
+
+EXECUTOR: Executor[RunAction] = LocalExecutor()

@@ -16,7 +16,7 @@ import threading
 from typing import TextIO
 
 from bcdrill.common.timestamps import utc_ts
-from bcdrill.executors.base import Confirmation, Outcome, StepContext
+from bcdrill.executors.base import Confirmation, Executor, Outcome, StepContext
 from bcdrill.scenario.model import ManualAction
 
 POLL = 0.2  # seconds between looks for an ack file
@@ -110,8 +110,6 @@ def _prompt(action: ManualAction, ctx: StepContext, stream: TextIO, out: TextIO)
 
 def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:
     _began(ctx)
-    if ctx.options.dry_run:
-        return _record(ctx, "auto (dry run)", "pass", None, "auto")
     if ctx.options.auto_ack:
         return _record(ctx, "auto", "pass", None, "auto")
     if not ctx.options.interactive:
@@ -125,3 +123,17 @@ def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:
         return _prompt(action, ctx, sys.stdin, sys.stderr)
     finally:
         terminal.release()
+
+
+class ManualExecutor:
+    def run(self, action: ManualAction, ctx: StepContext, /) -> Outcome:
+        return run_manual(action, ctx)
+
+    def dry_run(self, action: ManualAction, ctx: StepContext, /) -> Outcome:
+        return _record(ctx, "auto (dry run)", "pass", None, "auto")
+
+    def describe(self, action: ManualAction, /) -> str:
+        return f"confirm: {action.prompt}"
+
+
+EXECUTOR: Executor[ManualAction] = ManualExecutor()

@@ -7,7 +7,7 @@ streaming the output and killing the remote process group on timeout/cancel are 
 
 from __future__ import annotations
 
-from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.executors.base import Executor, Outcome, StepContext, not_executed
 from bcdrill.executors.transport.sshexec import connect_failure, run_remote, stopped_outcome
 from bcdrill.executors.transport.sshpool import SshError, resolve_target
 from bcdrill.scenario.model import SshAction
@@ -15,9 +15,6 @@ from bcdrill.scenario.model import SshAction
 
 def run_ssh(action: SshAction, ctx: StepContext) -> Outcome:
     target = resolve_target(ctx.scenario.hosts, action.host, user=action.user, port=action.port)
-    if ctx.options.dry_run:
-        ctx.log.write(f"dry run: would run on {target.user}@{target.endpoint}: {action.command}\n")
-        return Outcome("ok", detail=f"dry run: not run on {target.label}")
     try:
         result = run_remote(ctx, target, action.command)
     except SshError as exc:
@@ -31,3 +28,17 @@ def run_ssh(action: SshAction, ctx: StepContext) -> Outcome:
         detail = f"exit code {result.exit_code} on {target.label}: {result.last_line or '(no output)'}"
         return Outcome("failed", detail=detail, exit_code=result.exit_code, last_line=result.last_line)
     return Outcome("ok", detail=f"exit code 0 on {target.label}", exit_code=0, last_line=result.last_line)
+
+
+class SshExecutor:
+    def run(self, action: SshAction, ctx: StepContext, /) -> Outcome:
+        return run_ssh(action, ctx)
+
+    def dry_run(self, action: SshAction, ctx: StepContext, /) -> Outcome:
+        return not_executed(self.describe(action))
+
+    def describe(self, action: SshAction, /) -> str:
+        return f"ssh {action.host}: {action.command}"
+
+
+EXECUTOR: Executor[SshAction] = SshExecutor()

@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timezone
 
 from bcdrill.common.duration import format_duration
-from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.executors.base import Executor, Outcome, StepContext, not_executed
 from bcdrill.scenario.model import WaitAction
 
 
@@ -25,8 +25,6 @@ def describe(action: WaitAction) -> str:
 
 
 def run_wait(action: WaitAction, ctx: StepContext) -> Outcome:
-    if ctx.options.dry_run:
-        return Outcome("ok", f"dry run: not executed: {describe(action)}")
     target = _target(action)
     end = target if ctx.deadline is None else min(target, ctx.deadline)
     while True:
@@ -38,3 +36,17 @@ def run_wait(action: WaitAction, ctx: StepContext) -> Outcome:
     if ctx.deadline is not None and ctx.deadline < target:
         return Outcome("timeout", f"the step's timeout ends before {describe(action)} does")
     return Outcome("ok", f"waited: {describe(action)}")
+
+
+class WaitExecutor:
+    def run(self, action: WaitAction, ctx: StepContext, /) -> Outcome:
+        return run_wait(action, ctx)
+
+    def dry_run(self, action: WaitAction, ctx: StepContext, /) -> Outcome:
+        return not_executed(describe(action))
+
+    def describe(self, action: WaitAction, /) -> str:
+        return describe(action)
+
+
+EXECUTOR: Executor[WaitAction] = WaitExecutor()

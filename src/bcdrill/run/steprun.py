@@ -23,8 +23,6 @@ from bcdrill.run.session import Session
 from bcdrill.run.stepclock import record_clock_events, rpo_problem, rpo_systems
 from bcdrill.scenario.model import Step
 
-DRY_RUN_SKIPPED = ("run", "ssh", "wait")
-
 
 @dataclass(frozen=True)
 class Timing:
@@ -32,21 +30,6 @@ class Timing:
     duration: float
     end_t: float
     end_ts: str
-
-
-def describe_action(step: Step) -> str:
-    action: Any = step.action
-    if step.kind == "run":
-        from bcdrill.executors.local import command_text
-
-        return str(command_text(action.command))
-    if step.kind == "ssh":
-        return f"ssh {action.host}: {action.command}"
-    if step.kind == "wait":
-        from bcdrill.executors.wait import describe
-
-        return describe(action)
-    return step.kind
 
 
 class StepRunner:
@@ -165,12 +148,13 @@ class StepRunner:
         return emit
 
     def _call(self, ctx: StepContext) -> Outcome:
-        """The executor, or the dry-run stand-in; an exception is a bug, recorded as a failure."""
+        """The executor (its dry run in a dry run); an exception is a bug, recorded as a failure."""
         step = ctx.step
-        if self.s.options.dry_run and step.kind in DRY_RUN_SKIPPED:
-            return Outcome("ok", f"dry run: not executed: {describe_action(step)}")
         try:
-            return get_executor(step.kind)(step.action, ctx)
+            executor = get_executor(step.kind)
+            if self.s.options.dry_run:
+                return executor.dry_run(step.action, ctx)
+            return executor.run(step.action, ctx)
         except Exception as exc:
             self.s.log_error(f"executor {step.kind} raised in step {step.id}")
             return Outcome("failed", f"internal error: {type(exc).__name__}: {exc}")

@@ -29,6 +29,21 @@ from pathlib import Path
 from typing import Any
 
 from bcdrill.common.errors import UsageError
+from bcdrill.record.events import (
+    CLOCK_DECLARED,
+    RUN_FINISHED,
+    RUN_INTERRUPTED,
+    RUN_RESUMED,
+    RUN_STARTED,
+    STEP_FINISHED,
+    SYSTEM_RECOVERED,
+    SYSTEM_RPO,
+    Record,
+    RunStarted,
+    StepFinished,
+    SystemRecovered,
+    SystemRpo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,18 +154,33 @@ class MetricsListener:
 
     # ---- feeding -----------------------------------------------------------------------------
 
-    def on_event(self, record: dict[str, Any]) -> None:
+    def on_event(self, record: Record) -> None:
         """Update the metrics from one journal record; write/push at step and run ends."""
-        name = record.get("event", "")
         with self._lock:
-            self._last_t, self._last_mono = float(record.get("t", self._last_t)), time.monotonic()
-            handler = getattr(self, "_on_" + name.replace(".", "_"), None)
-            if handler is not None:
-                handler(record)
-        if name in _FLUSH_EVENTS:
+            self._last_t, self._last_mono = float(record["t"]), time.monotonic()
+            self._dispatch(record)
+        if record["event"] in _FLUSH_EVENTS:
             self.flush()
 
-    def _on_run_started(self, rec: dict[str, Any]) -> None:
+    def _dispatch(self, rec: Record) -> None:
+        if rec["event"] == RUN_STARTED:
+            self._on_run_started(rec)
+        elif rec["event"] == CLOCK_DECLARED:
+            self._start_clock(float(rec["t0"]))
+        elif rec["event"] == RUN_RESUMED:
+            self._running = True
+            self.in_progress.labels(self.scenario).set(1)
+        elif rec["event"] in (RUN_FINISHED, RUN_INTERRUPTED):
+            self._running = False
+            self.in_progress.labels(self.scenario).set(0)
+        elif rec["event"] == STEP_FINISHED:
+            self._on_step_finished(rec)
+        elif rec["event"] == SYSTEM_RECOVERED:
+            self._on_system_recovered(rec)
+        elif rec["event"] == SYSTEM_RPO:
+            self._on_system_rpo(rec)
+
+    def _on_run_started(self, rec: RunStarted) -> None:
         self.scenario, self.run_id = str(rec.get("scenario") or ""), str(rec.get("run_id") or "")
         snapshot = rec.get("snapshot") or {}
         self._running = True
@@ -171,21 +201,8 @@ class MetricsListener:
         for sid in self._live:
             self.rto.labels(self.scenario, sid).set_function(lambda sid=sid: self._rto_value(sid))
 
-    def _on_clock_declared(self, rec: dict[str, Any]) -> None:
-        self._start_clock(float(rec["t0"]))
-
-    def _on_run_resumed(self, rec: dict[str, Any]) -> None:
-        self._running = True
-        self.in_progress.labels(self.scenario).set(1)
-
-    def _on_run_finished(self, rec: dict[str, Any]) -> None:
-        self._running = False
-        self.in_progress.labels(self.scenario).set(0)
-
-    _on_run_interrupted = _on_run_finished
-
-    def _on_step_finished(self, rec: dict[str, Any]) -> None:
-        step, status = str(rec.get("step")), str(rec.get("status"))
+    def _on_step_finished(self, rec: StepFinished) -> None:
+        step, status = rec["step"], rec["status"]
         previous = self._step_status.get(step)
         if previous is not None and previous != status:
             self.step_duration.remove(self.scenario, step, previous)
@@ -194,7 +211,7 @@ class MetricsListener:
         if rec.get("final", True):
             self.steps.labels(self.scenario, status).inc()
 
-    def _on_system_recovered(self, rec: dict[str, Any]) -> None:
+    def _on_system_recovered(self, rec: SystemRecovered) -> None:
         sid = str(rec["system"])
         if sid not in self._recovered:
             self._recovered[sid] = float(rec["rto"])
@@ -203,7 +220,7 @@ class MetricsListener:
                 self._live.add(sid)
                 self.rto.labels(self.scenario, sid).set_function(lambda: self._rto_value(sid))
 
-    def _on_system_rpo(self, rec: dict[str, Any]) -> None:
+    def _on_system_rpo(self, rec: SystemRpo) -> None:
         sid = str(rec["system"])
         if sid not in self._rpo_seen and rec.get("rpo") is not None:
             self._rpo_seen.add(sid)

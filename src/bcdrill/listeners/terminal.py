@@ -7,9 +7,22 @@ journal records, never the runner's state.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from bcdrill.common.duration import format_duration
+from bcdrill.record.events import (
+    RUN_FINISHED,
+    RUN_INTERRUPTED,
+    RUN_RESUMED,
+    RUN_STARTED,
+    STEP_FINISHED,
+    STEP_STARTED,
+    SYSTEM_RECOVERED,
+    SYSTEM_RPO,
+    Record,
+    RunStarted,
+)
 
 _COLOURS = {
     "ok": "32",
@@ -34,58 +47,58 @@ class TerminalListener:
         code = _COLOURS.get(status)
         return f"\033[{code}m{text}\033[0m" if self.colour and code else text
 
-    def on_event(self, record: dict[str, Any]) -> None:
+    def on_event(self, record: Record) -> None:
         line = self._line(record)
         if line is not None:
             self.stream.write(f"{_clock(record)} {line}\n")
             self.stream.flush()
 
-    def _line(self, r: dict[str, Any]) -> str | None:
-        event = r.get("event")
-        if event == "step.started":
-            extra = f" (attempt {r['attempt']})" if r.get("attempt", 1) > 1 else ""
+    def _line(self, r: Record) -> str | None:
+        if r["event"] == STEP_STARTED:
+            extra = f" (attempt {r['attempt']})" if r["attempt"] > 1 else ""
             if r["step"] in self.manual:
                 extra += (
                     f" — waiting for: drill ack {self.run_dir} {r['step']} --by NAME [--fail] [--note TEXT]"
                 )
             return f"  → {r['step']}{extra}"
-        if event == "step.finished":
-            status = str(r.get("status"))
+        if r["event"] == STEP_FINISHED:
+            status = r["status"]
             took = "" if status == "skipped" else f" {format_duration(r.get('duration'))}"
             retry = "" if r.get("final", True) else " (will retry)"
             return (
                 f"  {self._paint(status.upper(), status)} {r['step']}{took}{retry} — {r.get('detail') or ''}"
             )
-        if event == "system.recovered":
+        if r["event"] == SYSTEM_RECOVERED:
             return self._measured(r, "rto", f"{r['system']} recovered, RTO")
-        if event == "system.rpo":
+        if r["event"] == SYSTEM_RPO:
             return self._measured(r, "rpo", f"{r['system']} RPO")
-        if event == "run.started":
+        if r["event"] == RUN_STARTED:
             self._remember_targets(r)
             self._remember_manual(r)
-        if event in ("run.started", "run.resumed"):
-            return f"{event} {r.get('scenario') or ''}".rstrip()
-        if event == "run.interrupted":
+            return f"{r['event']} {r['scenario']}".rstrip()
+        if r["event"] == RUN_RESUMED:
+            return r["event"]
+        if r["event"] == RUN_INTERRUPTED:
             return f"interrupted ({r.get('reason')}); in flight: {', '.join(r.get('in_flight') or []) or '-'}"
-        if event == "run.finished":
-            return f"run {r.get('status')} (exit {r.get('exit_code')})"
+        if r["event"] == RUN_FINISHED:
+            return f"run {r['status']} (exit {r['exit_code']})"
         return None
 
-    def _remember_manual(self, r: dict[str, Any]) -> None:
+    def _remember_manual(self, r: RunStarted) -> None:
         if r.get("auto_ack") or r.get("interactive") or r.get("dry_run"):
             return
         self.run_dir = str(r.get("run_dir") or "RUN_DIR")
         steps = (r.get("snapshot") or {}).get("steps") or []
         self.manual = {str(s["id"]) for s in steps if s.get("kind") == "manual"}
 
-    def _remember_targets(self, r: dict[str, Any]) -> None:
+    def _remember_targets(self, r: RunStarted) -> None:
         systems = (r.get("snapshot") or {}).get("systems") or {}
         for sid, spec in systems.items():
             for kind in ("rto", "rpo"):
                 if isinstance(spec, dict) and isinstance(spec.get(kind), (int, float)):
                     self.targets[(sid, kind)] = float(spec[kind])
 
-    def _measured(self, r: dict[str, Any], kind: str, what: str) -> str:
+    def _measured(self, r: Mapping[str, Any], kind: str, what: str) -> str:
         """`✔ a recovered, RTO 1.0s (target 2.0s)`, or `✘ ... — target 2.0s missed`."""
         value, target = r.get(kind), self.targets.get((str(r.get("system")), kind))
         text = f"{what} {format_duration(value)}"
@@ -96,6 +109,6 @@ class TerminalListener:
         return f"  {self._paint('✘', 'failed')} {text} — target {format_duration(target)} missed"
 
 
-def _clock(record: dict[str, Any]) -> str:
-    ts = str(record.get("ts", ""))
+def _clock(record: Record) -> str:
+    ts = record["ts"]
     return ts[11:19] if len(ts) >= 19 else ts

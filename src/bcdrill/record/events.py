@@ -29,25 +29,248 @@ run.finished       status (complete|failed|aborted|interrupted), exit_code
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final, Literal, TypedDict, cast, get_args
 
 from bcdrill.scenario.model import Scenario, Step
 
-RUN_STARTED = "run.started"
-STEP_STARTED = "step.started"
-STEP_FINISHED = "step.finished"
-MANUAL_ACK = "manual.acknowledged"
-ANSIBLE_TASK = "ansible.task"
-CLOCK_DECLARED = "clock.declared"
-SYSTEM_RECOVERED = "system.recovered"
-SYSTEM_RPO = "system.rpo"
-NOTE = "note"
-RUN_INTERRUPTED = "run.interrupted"
-RUN_RESUMED = "run.resumed"
-RUN_FINISHED = "run.finished"
+RUN_STARTED: Final = "run.started"
+STEP_STARTED: Final = "step.started"
+STEP_FINISHED: Final = "step.finished"
+MANUAL_ACK: Final = "manual.acknowledged"
+ANSIBLE_TASK: Final = "ansible.task"
+CLOCK_DECLARED: Final = "clock.declared"
+SYSTEM_RECOVERED: Final = "system.recovered"
+SYSTEM_RPO: Final = "system.rpo"
+NOTE: Final = "note"
+RUN_INTERRUPTED: Final = "run.interrupted"
+RUN_RESUMED: Final = "run.resumed"
+RUN_FINISHED: Final = "run.finished"
 
-STEP_STATUSES = ("ok", "failed", "timeout", "skipped", "cancelled", "interrupted")
+StepStatus = Literal["ok", "failed", "timeout", "skipped", "cancelled", "interrupted"]
+STEP_STATUSES: tuple[StepStatus, ...] = get_args(StepStatus)
+FAILED_STATUSES: frozenset[StepStatus] = frozenset({"failed", "timeout", "cancelled", "interrupted"})
 NOTE_KINDS = ("finding", "action", "observation", "evaluation")
+
+
+# ---- one TypedDict per event: the envelope keys, `event` as a literal, then the payload ------------
+# Required keys are those every writer has always written; the others may be absent in journals
+# written by earlier versions (readers use .get for them).
+
+
+class _Envelope(TypedDict):
+    seq: int
+    ts: str
+    t: float
+    prev: str
+    hash: str
+
+
+class _RunStarted(_Envelope):
+    event: Literal["run.started"]
+    scenario: str
+
+
+class RunStarted(_RunStarted, total=False):
+    scenario_sha256: str
+    tool_version: str
+    host: str
+    user: str
+    argv: list[str]
+    environment: str
+    dry_run: bool
+    run_id: str
+    run_dir: str
+    auto_ack: bool
+    interactive: bool
+    scenario_path: str
+    vars: dict[str, str]
+    inventory: str | None
+    parallel: int
+    snapshot: dict[str, Any]
+
+
+class _StepStarted(_Envelope):
+    event: Literal["step.started"]
+    step: str
+    attempt: int
+
+
+class StepStarted(_StepStarted, total=False):
+    kind: str
+    action: dict[str, Any]
+    rollback: bool
+
+
+class _StepFinished(_Envelope):
+    event: Literal["step.finished"]
+    step: str
+    attempt: int
+    status: StepStatus
+
+
+class StepFinished(_StepFinished, total=False):
+    duration: float | None
+    exit_code: int | None
+    detail: str
+    log: str | None
+    log_sha256: str | None
+    started_t: float
+    final: bool
+    rollback: bool
+    polls: int
+
+
+class _ManualAcknowledged(_Envelope):
+    event: Literal["manual.acknowledged"]
+    step: str
+    by: str
+    result: str
+
+
+class ManualAcknowledged(_ManualAcknowledged, total=False):
+    note: str | None
+    via: str
+    given_ts: str
+
+
+class _AnsibleTask(_Envelope):
+    event: Literal["ansible.task"]
+    step: str
+    host: str
+    task: str
+    status: str
+
+
+class AnsibleTask(_AnsibleTask, total=False):
+    start: str | None
+    end: str | None
+    duration: float | None
+    play: str | None
+    action: str | None
+
+
+class _ClockDeclared(_Envelope):
+    event: Literal["clock.declared"]
+    t0: float
+
+
+class ClockDeclared(_ClockDeclared, total=False):
+    step: str | None
+    t0_ts: str
+
+
+class _SystemRecovered(_Envelope):
+    event: Literal["system.recovered"]
+    system: str
+    rto: float
+
+
+class SystemRecovered(_SystemRecovered, total=False):
+    step: str
+
+
+class _SystemRpo(_Envelope):
+    event: Literal["system.rpo"]
+    system: str
+    rpo: float
+
+
+class SystemRpo(_SystemRpo, total=False):
+    step: str
+    data_timestamp: str
+
+
+class _Note(_Envelope):
+    event: Literal["note"]
+    text: str
+
+
+class Note(_Note, total=False):
+    kind: str
+    owner: str | None
+    due: str | None
+    by: str | None
+    id: str | None
+    closes: str | None
+
+
+class RunInterrupted(_Envelope, total=False):
+    event: Literal["run.interrupted"]
+    reason: str
+    in_flight: list[str]
+
+
+class RunResumed(_Envelope, total=False):
+    event: Literal["run.resumed"]
+    argv: list[str]
+    rerun: list[str]
+    mark_done: list[dict[str, Any]]
+    dropped_partial_line: dict[str, Any] | None
+
+
+class _RunFinished(_Envelope):
+    event: Literal["run.finished"]
+    status: str
+    exit_code: int
+
+
+class RunFinished(_RunFinished):
+    pass
+
+
+Record = (
+    RunStarted
+    | StepStarted
+    | StepFinished
+    | ManualAcknowledged
+    | AnsibleTask
+    | ClockDeclared
+    | SystemRecovered
+    | SystemRpo
+    | Note
+    | RunInterrupted
+    | RunResumed
+    | RunFinished
+)
+"""A journal line as read back: narrow it by `record["event"]` to reach its fields."""
+
+TYPES: dict[str, type[Any]] = {
+    RUN_STARTED: RunStarted,
+    STEP_STARTED: StepStarted,
+    STEP_FINISHED: StepFinished,
+    MANUAL_ACK: ManualAcknowledged,
+    ANSIBLE_TASK: AnsibleTask,
+    CLOCK_DECLARED: ClockDeclared,
+    SYSTEM_RECOVERED: SystemRecovered,
+    SYSTEM_RPO: SystemRpo,
+    NOTE: Note,
+    RUN_INTERRUPTED: RunInterrupted,
+    RUN_RESUMED: RunResumed,
+    RUN_FINISHED: RunFinished,
+}
+REQUIRED: dict[str, frozenset[str]] = {name: frozenset(cls.__required_keys__) for name, cls in TYPES.items()}
+
+
+def first_run_started(records: Iterable[Record]) -> RunStarted | None:
+    """The run.started record (the journal's first line), or None."""
+    for record in records:
+        if record["event"] == RUN_STARTED:
+            return record
+    return None
+
+
+def decode(record: dict[str, Any]) -> Record:
+    """The typed record of one parsed journal line, after checking that a known event carries the
+    keys its type requires (ValueError names the missing ones). Events this version does not know
+    (written by a later one) pass through with their envelope; readers skip what they don't know."""
+    event = record.get("event")
+    required = REQUIRED.get(event) if isinstance(event, str) else None
+    if required is not None:
+        missing = required - record.keys()
+        if missing:
+            raise ValueError(f"{event} line without {', '.join(sorted(missing))}")
+    return cast(Record, record)
 
 
 def step_snapshot(step: Step, *, rollback: bool = False) -> dict[str, Any]:

@@ -16,14 +16,16 @@ import json
 import os
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import parse_ts, utc_ts
+from bcdrill.record.events import Record, decode
 
 GENESIS = "0" * 64
 ENVELOPE = frozenset({"seq", "ts", "t", "event", "prev", "hash"})
@@ -38,7 +40,7 @@ def canonical(obj: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def line_hash(record: dict[str, Any]) -> str:
+def line_hash(record: Mapping[str, Any]) -> str:
     """The SHA-256 hex a line must carry as `hash` (computed over the record without `hash`)."""
     body = {k: v for k, v in record.items() if k != "hash"}
     return hashlib.sha256(canonical(body)).hexdigest()
@@ -111,7 +113,7 @@ class Journal:
         """Seconds since run start on the monotonic clock, rounded to microseconds."""
         return round(self._t_base + (time.monotonic() - self._mono_base), 6)
 
-    def append(self, event: str, /, **payload: Any) -> dict[str, Any]:
+    def append(self, event: str, /, **payload: Any) -> Record:
         """Mask, chain, write and fsync one line; return the record exactly as read back later.
 
         A payload key equal to an envelope key (seq, ts, t, event, prev, hash) is a bug:
@@ -132,7 +134,7 @@ class Journal:
             self._prev = record["hash"]
             fd = self._fd
         self._wait_durable(fd, record["seq"])
-        return record
+        return cast(Record, record)  # the writers are ours; `read_journal` checks what it reads
 
     def _wait_durable(self, fd: int, seq: int) -> None:
         """Return once line `seq` is synced: by this thread or by a sync started after it was written."""
@@ -257,7 +259,7 @@ def set_aside_partial_tail(path: Path) -> dict[str, Any] | None:
     }
 
 
-def read_journal(path: Path) -> list[dict[str, Any]]:
+def read_journal(path: Path) -> list[Record]:
     """Every record of the journal, in order. RunDirError names an unreadable or garbled line.
 
     This checks the form of each line, not the hash chain: `verify_journal` does that.
@@ -276,7 +278,10 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
                 f"{path}: line {number} is cut off or garbled; the journal cannot be read "
                 f"(check it with `drill verify {path.parent}`)"
             )
-        records.append(record)
+        try:
+            records.append(decode(record))
+        except ValueError as exc:
+            raise RunDirError(f"{path}: line {number}: {exc}; the journal cannot be read") from None
     return records
 
 
@@ -302,19 +307,17 @@ def _check_line(number: int, raw: bytes, prev: str) -> tuple[dict[str, Any] | No
     return (None, reason) if reason else (record, None)
 
 
-def record_problem(number: int, record: dict[str, Any], prev: str) -> str | None:
+def record_problem(number: int, record: Mapping[str, Any], prev: str) -> str | None:
     """Why the record on line `number`, after a line whose hash is `prev`, breaks the chain (None:
     it does not). The one check of the hash chain, for `drill verify` and the report alike."""
     missing = sorted(ENVELOPE - record.keys())
     if missing:
         return f"missing {', '.join(missing)}"
-    claimed = record.pop("hash")
+    claimed = record["hash"]
     try:
-        intact = hashlib.sha256(canonical(record)).hexdigest() == claimed
+        intact = line_hash(record) == claimed
     except ValueError:  # NaN/Infinity: never written by the journal
         intact = False
-    finally:
-        record["hash"] = claimed
     if not intact:
         return "its hash does not match its content (the line was edited)"
     if record["seq"] != number - 1:
@@ -324,7 +327,7 @@ def record_problem(number: int, record: dict[str, Any], prev: str) -> str | None
     return None
 
 
-def check_chain(records: list[dict[str, Any]]) -> tuple[bool, int | None]:
+def check_chain(records: Sequence[Mapping[str, Any]]) -> tuple[bool, int | None]:
     """(intact, first bad 1-based line) of records already read: the same check as `drill verify`."""
     prev = GENESIS
     for number, record in enumerate(records, start=1):

@@ -22,6 +22,7 @@ from typing import Any
 from bcdrill.common.errors import UsageError
 from bcdrill.common.gcpause import no_gc
 from bcdrill.common.jsonfmt import dumps_readable
+from bcdrill.record.events import Record
 from bcdrill.render.i18n import labels
 from bcdrill.verdicts.rto import Evaluation
 from bcdrill.verdicts.timeline import StepRun
@@ -42,11 +43,11 @@ class Analysis:
 
     def __init__(
         self,
-        events: list[dict[str, Any]],
+        events: list[Record],
         lang: str,
         *,
         run_dir: str | None = None,
-        previous: list[list[dict[str, Any]]] | None = None,
+        previous: list[list[Record]] | None = None,
     ) -> None:
         labels(lang)  # an unknown language is a UsageError, whatever the format
         self.events, self.lang, self.run_dir, self.previous = events, lang, run_dir, previous
@@ -110,7 +111,7 @@ class Analysis:
         raise UsageError(f"unknown report format {fmt!r}; choose from: {', '.join(FORMATS)}")
 
 
-def json_report(events: list[dict[str, Any]]) -> dict[str, Any]:
+def json_report(events: list[Record]) -> dict[str, Any]:
     """summary.json's object plus `timeline`: every step with its attempts and confirmations."""
     return Analysis(events, "en").json_report()
 
@@ -125,12 +126,12 @@ def _step_json(run: StepRun) -> dict[str, Any]:
 
 
 def render(
-    events: list[dict[str, Any]],
+    events: list[Record],
     fmt: str,
     lang: str = "en",
     *,
     run_dir: str | None = None,
-    previous: list[list[dict[str, Any]]] | None = None,
+    previous: list[list[Record]] | None = None,
 ) -> str | bytes:
     """One report of `events`: md | html | json | junit as text, pdf as bytes (needs Chromium).
     `previous`: journals of earlier drills, for their corrective actions and the RTO/RPO trend."""
@@ -161,7 +162,7 @@ def _write_atomic(path: Path, content: str | bytes) -> None:
         raise
 
 
-def _read_previous(paths: Sequence[Path]) -> list[list[dict[str, Any]]]:
+def _read_previous(paths: Sequence[Path]) -> list[list[Record]]:
     from bcdrill.common.errors import RunDirError
     from bcdrill.record.journal import JOURNAL_NAME, read_journal
 
@@ -182,7 +183,7 @@ def write_reports(
     lang: str = "en",
     output: Path | None = None,
     previous: Sequence[Path] = (),
-    events: list[dict[str, Any]] | None = None,
+    events: list[Record] | None = None,
 ) -> list[Path]:
     """Read RUN_DIR/journal.jsonl and write the reports; returns the paths written.
 

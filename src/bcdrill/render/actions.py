@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bcdrill.record.events import NOTE, Note, Record, first_run_started
 from bcdrill.render.clock import Clock, dur
 from bcdrill.verdicts.rto import evaluate
 
@@ -44,29 +45,32 @@ def _due_date(text: str | None) -> date | None:
         return None
 
 
-def _closings(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _closings(events: list[Record]) -> dict[str, Note]:
     """Closing notes by the id they close (the first closing note wins)."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Note] = {}
     for ev in events:
-        if ev.get("event") == "note" and ev.get("closes"):
-            found.setdefault(str(ev["closes"]).strip(), ev)
+        if ev["event"] == NOTE and ev.get("closes"):
+            found.setdefault(str(ev.get("closes")).strip(), ev)
     return found
 
 
 def collect_items(
-    events: list[dict[str, Any]], reference: date | None, extra_closings: Mapping[str, dict[str, Any]] = {}
+    events: list[Record], reference: date | None, extra_closings: Mapping[str, Note] = {}
 ) -> list[Item]:
     """Findings and actions of one journal with their status on `reference` (see module doc)."""
     closings = {**_closings(events), **extra_closings}
     counters = dict.fromkeys(PREFIX, 0)
     items = []
     for ev in events:
+        if ev["event"] != NOTE:
+            continue
         kind = ev.get("kind")
-        if ev.get("event") != "note" or kind not in PREFIX:
+        if kind is None or kind not in PREFIX:
             continue
         counters[kind] += 1
         item_id = f"{PREFIX[kind]}-{counters[kind]}"
-        closing = closings.get(item_id) or (closings.get(ev["id"]) if ev.get("id") else None)
+        note_id = ev.get("id")
+        closing = closings.get(item_id) or (closings.get(note_id) if note_id else None)
         due = _due_date(ev.get("due"))
         status = "closed" if closing else "overdue" if due and reference and due < reference else "open"
         items.append(
@@ -106,12 +110,12 @@ def item_rows(items: list[Item], clock: Clock, L: Mapping[str, str]) -> list[dic
     ]
 
 
-def _start(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return next((ev for ev in events if ev.get("event") == "run.started"), {})
+def _start(events: list[Record]) -> Mapping[str, Any]:
+    return first_run_started(events) or {}
 
 
 def previous_actions(
-    current: list[dict[str, Any]], previous: list[list[dict[str, Any]]], clock: Clock, L: Mapping[str, str]
+    current: list[Record], previous: list[list[Record]], clock: Clock, L: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     """Each previous drill's corrective actions with their status at this drill's start."""
     reference = clock.start.date() if clock.start else None
@@ -145,9 +149,7 @@ def _cell(result: Any) -> dict[str, Any]:
     }
 
 
-def trend(
-    current: list[dict[str, Any]], previous: list[list[dict[str, Any]]], clock: Clock
-) -> dict[str, Any]:
+def trend(current: list[Record], previous: list[list[Record]], clock: Clock) -> dict[str, Any]:
     """RTO/RPO achieved per system: the previous drills (oldest first), then this one."""
     runs = [*sorted(previous, key=lambda evs: str(_start(evs).get("ts") or "")), current]
     evaluations = [evaluate(evs) for evs in runs]

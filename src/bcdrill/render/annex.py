@@ -8,16 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from bcdrill.record.digests import file_sha256, sums_line
+from bcdrill.record.events import STEP_FINISHED, Record
 from bcdrill.record.journal import check_chain
 
 
-def log_digests(events: list[dict[str, Any]], run_dir: Path | None) -> list[dict[str, Any]]:
+def log_digests(events: list[Record], run_dir: Path | None) -> list[dict[str, Any]]:
     """Each step log named in the journal, its journaled SHA-256 and (with the run directory)
     whether the file on disk still has it: `match`, `differs` or `missing`."""
     logs: dict[str, dict[str, Any]] = {}
     for ev in events:
-        if ev.get("event") == "step.finished" and ev.get("log"):
-            logs[ev["log"]] = {"step": ev.get("step"), "path": ev["log"], "sha256": ev.get("log_sha256")}
+        if ev["event"] == STEP_FINISHED:
+            log = ev.get("log")
+            if log:
+                logs[log] = {"step": ev["step"], "path": log, "sha256": ev.get("log_sha256")}
     for row in logs.values():
         row["check"] = None
         if run_dir is not None and row["sha256"]:
@@ -62,7 +65,7 @@ def signature(run_dir: Path | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else {"unreadable": True}
 
 
-def integrity(events: list[dict[str, Any]], run_dir: Path | None, head: str | None) -> dict[str, Any]:
+def integrity(events: list[Record], run_dir: Path | None, head: str | None) -> dict[str, Any]:
     intact, bad_line = check_chain(events)
     logs = log_digests(events, run_dir)
     artifacts, artifact_count = artifact_digests(run_dir)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bcdrill.record.events import Record, first_run_started
 from bcdrill.verdicts.rto import Evaluation
 from bcdrill.verdicts.timeline import FAILED_STATUSES, StepRun
 
@@ -35,10 +36,10 @@ class Deviation:
     attempts: int = 0
 
 
-def step_specs(events: list[dict[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def step_specs(events: list[Record]) -> dict[str, Mapping[str, Any]]:
     """The scenario's steps (and rollback steps) from the run.started snapshot, by id."""
-    start = next((ev for ev in events if ev.get("event") == "run.started"), {})
-    snap = start.get("snapshot") or {}
+    start = first_run_started(events)
+    snap = (start.get("snapshot") if start else None) or {}
     return {s["id"]: s for s in [*(snap.get("steps") or []), *(snap.get("rollback") or [])]}
 
 

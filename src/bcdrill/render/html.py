@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bcdrill.record.events import Record
 from bcdrill.render.templates import environment
 from bcdrill.render.view import build_view
 
@@ -13,11 +14,11 @@ def render_html(view: dict[str, Any]) -> str:
 
 
 def html_report(
-    events: list[dict[str, Any]],
+    events: list[Record],
     lang: str = "en",
     *,
     run_dir: str | None = None,
-    previous: list[list[dict[str, Any]]] | None = None,
+    previous: list[list[Record]] | None = None,
 ) -> str:
     """The HTML report of a journal, with the timeline chart."""
     return render_html(build_view(events, lang, run_dir=run_dir, previous=previous, with_gantt=True))

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from bcdrill.common.duration import format_duration
+from bcdrill.record.events import Record
 from bcdrill.render.i18n import labels
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
 from bcdrill.verdicts.summary import build_summary
@@ -67,7 +68,7 @@ def _target_case(suite: ET.Element, scenario: str, s: SystemResult, which: str, 
 
 
 def junit_report(
-    events: list[dict[str, Any]],
+    events: list[Record],
     lang: str = "en",
     *,
     evaluation: Evaluation | None = None,

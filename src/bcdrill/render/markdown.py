@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bcdrill.record.events import Record
 from bcdrill.render.templates import environment
 from bcdrill.render.view import build_view
 
@@ -33,11 +34,11 @@ def render_markdown(view: dict[str, Any]) -> str:
 
 
 def markdown_report(
-    events: list[dict[str, Any]],
+    events: list[Record],
     lang: str = "en",
     *,
     run_dir: str | None = None,
-    previous: list[list[dict[str, Any]]] | None = None,
+    previous: list[list[Record]] | None = None,
 ) -> str:
     """The Markdown report of a journal: the HTML report's content without the chart."""
     return render_markdown(build_view(events, lang, run_dir=run_dir, previous=previous))

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bcdrill.record.events import Record, first_run_started
 from bcdrill.render import actions, annex, sections
 from bcdrill.render.clock import Clock, dur, margin, utc_text
 from bcdrill.render.deviations import Deviation, all_deviations, planned_schedule, step_specs
@@ -24,7 +25,7 @@ from bcdrill.verdicts.timeline import Ack, StepRun, step_runs
 
 DETAIL_MAX = 200  # characters of a step's detail shown in the step table (deviations show it all)
 
-Events = list[dict[str, Any]]
+Events = list[Record]
 
 
 def _system_row(
@@ -323,7 +324,7 @@ def build_view(
     """Everything the Markdown and HTML templates show, for `lang` (en|zh). `previous`: the
     journals of earlier drills (for their corrective actions and the RTO/RPO trend)."""
     L = labels(lang)
-    start = next((ev for ev in events if ev.get("event") == "run.started"), {})
+    start: Mapping[str, Any] = first_run_started(events) or {}
     snap = start.get("snapshot") or {}
     runs = step_runs(events) if runs is None else runs
     evaluation = scenario_order(evaluation or evaluate(events), runs)

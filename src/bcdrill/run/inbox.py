@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.common.timestamps import utc_ts
+from bcdrill.record.events import Record
 from bcdrill.scenario.validator import did_you_mean
 
 AckResult = Literal["pass", "fail"]
@@ -197,7 +198,7 @@ def mark_note_journaled(path: Path) -> None:
         os.replace(path, done / path.name)
 
 
-def _journal_note(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+def _journal_note(run_dir: Path, record: dict[str, Any]) -> Record:
     """Append a `note` event to the journal of a run no runner holds (takes the lock meanwhile)."""
     from bcdrill.common.redact import Redactor
     from bcdrill.record.journal import Journal

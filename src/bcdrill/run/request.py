@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bcdrill.executors.base import RunOptions
+from bcdrill.record.events import Record
 from bcdrill.run.session import Listener
 
 
@@ -40,4 +40,4 @@ class RunResult:
 
     exit_code: int
     run_dir: Path
-    events: list[dict[str, Any]]
+    events: list[Record]

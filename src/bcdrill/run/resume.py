@@ -24,6 +24,18 @@ from typing import Any
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.common.redact import Redactor
+from bcdrill.record.events import (
+    CLOCK_DECLARED,
+    RUN_FINISHED,
+    RUN_STARTED,
+    STEP_FINISHED,
+    STEP_STARTED,
+    SYSTEM_RECOVERED,
+    Record,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+)
 from bcdrill.record.journal import Journal, read_journal
 from bcdrill.run.lock import RunLock
 from bcdrill.run.request import RunRequest, RunResult
@@ -38,34 +50,34 @@ from bcdrill.scenario.model import Scenario
 class Past:
     """What the journal records about the earlier session(s)."""
 
-    started: dict[str, Any]
+    started: RunStarted
     status: str | None = None  # of the last run.finished
-    last: dict[str, dict[str, Any]] = field(default_factory=dict)  # last step.finished per step
+    last: dict[str, StepFinished] = field(default_factory=dict)  # last step.finished per step
     attempts: dict[str, int] = field(default_factory=dict)
-    open: dict[str, dict[str, Any]] = field(default_factory=dict)  # step.started without finish
+    open: dict[str, StepStarted] = field(default_factory=dict)  # step.started without finish
     t0: float | None = None
     t0_ts: str | None = None
     recovered: set[str] = field(default_factory=set)
 
 
-def read_past(records: list[dict[str, Any]], path: Path) -> Past:
-    if not records or records[0].get("event") != "run.started":
+def read_past(records: Sequence[Record], path: Path) -> Past:
+    first = records[0] if records else None
+    if first is None or first["event"] != RUN_STARTED:
         raise RunDirError(f"{path}: the journal does not start with run.started; it cannot be resumed")
-    past = Past(started=records[0])
+    past = Past(started=first)
     for r in records:
-        event, sid = r["event"], str(r.get("step"))
-        if event == "step.started" and not r.get("rollback"):
-            past.attempts[sid] = max(past.attempts.get(sid, 0), int(r["attempt"]))
-            past.open[sid] = r
-        elif event == "step.finished" and not r.get("rollback"):
-            past.attempts[sid] = max(past.attempts.get(sid, 0), int(r["attempt"]))
-            past.last[sid] = r
-            past.open.pop(sid, None)
-        elif event == "clock.declared":
-            past.t0, past.t0_ts = float(r["t0"]), r["t0_ts"]
-        elif event == "system.recovered":
+        if r["event"] == STEP_STARTED and not r.get("rollback"):
+            past.attempts[r["step"]] = max(past.attempts.get(r["step"], 0), r["attempt"])
+            past.open[r["step"]] = r
+        elif r["event"] == STEP_FINISHED and not r.get("rollback"):
+            past.attempts[r["step"]] = max(past.attempts.get(r["step"], 0), r["attempt"])
+            past.last[r["step"]] = r
+            past.open.pop(r["step"], None)
+        elif r["event"] == CLOCK_DECLARED:
+            past.t0, past.t0_ts = float(r["t0"]), r.get("t0_ts")
+        elif r["event"] == SYSTEM_RECOVERED:
             past.recovered.add(r["system"])
-        elif event == "run.finished":
+        elif r["event"] == RUN_FINISHED:
             past.status = r["status"]
     return past
 

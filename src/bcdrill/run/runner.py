@@ -27,7 +27,7 @@ from bcdrill.common.errors import UsageError
 from bcdrill.common.redact import Redactor
 from bcdrill.executors import preload
 from bcdrill.executors.base import RunOptions
-from bcdrill.record.events import scenario_snapshot
+from bcdrill.record.events import Record, scenario_snapshot
 from bcdrill.record.journal import Journal
 from bcdrill.run.lock import RunLock
 from bcdrill.run.request import RunRequest, RunResult
@@ -123,7 +123,7 @@ def tasks_of(steps: Sequence[Step]) -> list[Task]:
     return [Task(s.id, s.needs, s.on_failure, s.enabled) for s in steps]
 
 
-def drive(session: Session, parallel: int, *, done: Mapping[str, bool]) -> tuple[int, list[dict[str, Any]]]:
+def drive(session: Session, parallel: int, *, done: Mapping[str, bool]) -> tuple[int, list[Record]]:
     """Schedule the steps not in `done`, then rollback (on abort) and run.finished; the exit code
     and the journal as read at the end."""
     scn = session.scn
@@ -180,7 +180,7 @@ def _rollback(session: Session, runner: StepRunner) -> None:
             failed = step.id
 
 
-def _finish(session: Session, result: Schedule) -> tuple[int, list[dict[str, Any]]]:
+def _finish(session: Session, result: Schedule) -> tuple[int, list[Record]]:
     from bcdrill.record.journal import read_journal
 
     if session.interrupted:
@@ -198,7 +198,7 @@ def _finish(session: Session, result: Schedule) -> tuple[int, list[dict[str, Any
     return code, events
 
 
-def _complete_exit_code(session: Session, result: Schedule, events: list[dict[str, Any]]) -> int:
+def _complete_exit_code(session: Session, result: Schedule, events: list[Record]) -> int:
     from bcdrill.verdicts.rto import evaluate
 
     for step in session.scn.steps:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors.base import Resources, RunOptions
+from bcdrill.record.events import Record
 from bcdrill.record.journal import Journal
 from bcdrill.run.inbox import RunInbox, mark_note_journaled, take_notes
 from bcdrill.scenario.model import Scenario
@@ -26,7 +27,7 @@ NOTE_POLL = 0.5  # seconds between looks for `drill note` files
 
 
 class Listener(Protocol):
-    def on_event(self, record: dict[str, Any]) -> None: ...
+    def on_event(self, record: Record) -> None: ...
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Session:
 
     # ---- journal and listeners ------------------------------------------------------------------
 
-    def emit(self, event: str, /, **payload: Any) -> dict[str, Any]:
+    def emit(self, event: str, /, **payload: Any) -> Record:
         record = self.journal.append(event, **payload)
         for listener in self.listeners:
             try:

@@ -12,10 +12,21 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
+
+from bcdrill.record.events import (
+    CLOCK_DECLARED,
+    RUN_STARTED,
+    SYSTEM_RECOVERED,
+    SYSTEM_RPO,
+    Record,
+    RunStarted,
+    SystemRecovered,
+    SystemRpo,
+)
 
 RpoStatus = Literal["met", "missed", "unmeasured", "no-target"]
 RtoStatus = Literal["met", "missed", "not-achieved", "no-target"]
@@ -65,25 +76,29 @@ class Evaluation:
         return all(s.rto_met is not False and s.rpo_met is not False for s in self.systems.values())
 
 
-def find_t0(events: list[dict[str, Any]]) -> tuple[float | None, str | None, str | None]:
+def find_t0(events: Sequence[Record]) -> tuple[float | None, str | None, str | None]:
     """(t0, t0_ts, declaring step) of the run; the run start when nothing was declared."""
-    start: dict[str, Any] | None = None
+    start: RunStarted | None = None
     for ev in events:
-        if ev.get("event") == "clock.declared":
+        if ev["event"] == CLOCK_DECLARED:
             return float(ev["t0"]), ev.get("t0_ts"), ev.get("step")
-        if start is None and ev.get("event") == "run.started":
+        if start is None and ev["event"] == RUN_STARTED:
             start = ev
     if start is None:
         return None, None, None
-    return 0.0, start.get("ts"), None
+    return 0.0, start["ts"], None
 
 
-def _firsts(events: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
+def _firsts(events: Sequence[Record]) -> tuple[dict[str, SystemRecovered], dict[str, SystemRpo]]:
+    """The first system.recovered and the first system.rpo of each system."""
+    recovered: dict[str, SystemRecovered] = {}
+    rpo: dict[str, SystemRpo] = {}
     for ev in events:
-        if ev.get("event") == name and ev.get("system") not in found:
-            found[ev["system"]] = ev
-    return found
+        if ev["event"] == SYSTEM_RECOVERED:
+            recovered.setdefault(ev["system"], ev)
+        elif ev["event"] == SYSTEM_RPO:
+            rpo.setdefault(ev["system"], ev)
+    return recovered, rpo
 
 
 def _met(target: float | None, achieved: float | None) -> tuple[bool | None, float | None]:
@@ -94,17 +109,17 @@ def _met(target: float | None, achieved: float | None) -> tuple[bool | None, flo
     return achieved <= target, round(target - achieved, 6)
 
 
-def system_specs(events: list[dict[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def system_specs(events: Sequence[Record]) -> dict[str, Mapping[str, Any]]:
     """The systems of the scenario snapshot in `run.started` (empty when there is none)."""
     for ev in events:
-        if ev.get("event") == "run.started":
+        if ev["event"] == RUN_STARTED:
             systems = (ev.get("snapshot") or {}).get("systems") or {}
             return dict(systems)
     return {}
 
 
 def _result(
-    sid: str, spec: Mapping[str, Any], rec: dict[str, Any] | None, rpo: dict[str, Any] | None
+    sid: str, spec: Mapping[str, Any], rec: SystemRecovered | None, rpo: SystemRpo | None
 ) -> SystemResult:
     rto_target, rpo_target = spec.get("rto"), spec.get("rpo")
     rto = float(rec["rto"]) if rec is not None and rec.get("rto") is not None else None
@@ -140,11 +155,11 @@ def _result(
     )
 
 
-def evaluate(events: list[dict[str, Any]]) -> Evaluation:
+def evaluate(events: Sequence[Record]) -> Evaluation:
     """RTO/RPO of every system of the scenario (and of any system the events name)."""
     t0, t0_ts, t0_step = find_t0(events)
     specs = system_specs(events)
-    recovered, rpos = _firsts(events, "system.recovered"), _firsts(events, "system.rpo")
+    recovered, rpos = _firsts(events)
     ids = list(specs) + [s for s in [*recovered, *rpos] if s not in specs]
     systems = {
         sid: _result(sid, specs.get(sid, {}), recovered.get(sid), rpos.get(sid)) for sid in dict.fromkeys(ids)

@@ -10,35 +10,44 @@ rollback steps that ran. Durations are seconds; null where not achieved/unmeasur
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bcdrill.record.events import STEP_STATUSES
+from bcdrill.record.events import (
+    RUN_FINISHED,
+    RUN_INTERRUPTED,
+    RUN_RESUMED,
+    STEP_STATUSES,
+    Record,
+    first_run_started,
+)
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
 from bcdrill.verdicts.timeline import StepRun, step_runs
 
 
-def run_status(events: list[dict[str, Any]]) -> tuple[str, int | None, str | None]:
+def run_status(events: Sequence[Record]) -> tuple[str, int | None, str | None]:
     """(status, exit_code, finished ts) from the last run-level event: run.finished gives its
     status; a later run.interrupted gives `interrupted`, a later run.resumed `running`."""
-    status, exit_code, finished = "running", None, None
+    status: str = "running"
+    exit_code: int | None = None
+    finished: str | None = None
     for ev in events:
-        name = ev.get("event")
-        if name == "run.finished":
-            status, exit_code, finished = ev.get("status") or "finished", ev.get("exit_code"), ev["ts"]
-        elif name == "run.interrupted":
+        if ev["event"] == RUN_FINISHED:
+            status, exit_code, finished = ev["status"] or "finished", ev["exit_code"], ev["ts"]
+        elif ev["event"] == RUN_INTERRUPTED:
             status, exit_code, finished = "interrupted", None, None
-        elif name == "run.resumed":
+        elif ev["event"] == RUN_RESUMED:
             status, exit_code, finished = "running", None, None
     return status, exit_code, finished
 
 
-def journal_head(events: list[dict[str, Any]]) -> str | None:
+def journal_head(events: Sequence[Record]) -> str | None:
     """The hash of the last run.finished line (None while the run has not finished)."""
-    return next((ev["hash"] for ev in reversed(events) if ev.get("event") == "run.finished"), None)
+    return next((ev["hash"] for ev in reversed(events) if ev["event"] == RUN_FINISHED), None)
 
 
 def step_counts(runs: list[StepRun]) -> dict[str, int]:
-    counts = dict.fromkeys(STEP_STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(STEP_STATUSES, 0)
     counts["not_run"] = 0
     for run in runs:
         key = run.status if run.status in counts else "not_run" if run.status is None else "interrupted"
@@ -64,13 +73,13 @@ def system_entry(s: SystemResult) -> dict[str, Any]:
 
 
 def build_summary(
-    events: list[dict[str, Any]],
+    events: Sequence[Record],
     *,
     evaluation: Evaluation | None = None,
     runs: list[StepRun] | None = None,
 ) -> dict[str, Any]:
     """The summary.json object of a run. `evaluation`/`runs` may be passed to avoid recomputing."""
-    ev0 = next((ev for ev in events if ev.get("event") == "run.started"), {})
+    ev0: Mapping[str, Any] = first_run_started(events) or {}
     snapshot = ev0.get("snapshot") or {}
     evaluation = evaluation or evaluate(events)
     runs = step_runs(events) if runs is None else runs

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from bcdrill.record.events import (
+    MANUAL_ACK,
+    RUN_STARTED,
+    STEP_FINISHED,
+    STEP_STARTED,
+    ManualAcknowledged,
+    Record,
+    StepFinished,
+    StepStarted,
+)
 
 FAILED_STATUSES = ("failed", "timeout", "cancelled", "interrupted")
 _RUN_ENDS = ("run.finished", "run.interrupted", "run.resumed")
@@ -98,10 +109,10 @@ def _from_snapshot(spec: Mapping[str, Any]) -> StepRun:
     )
 
 
-def _snapshot_steps(events: list[dict[str, Any]]) -> dict[str, StepRun]:
+def _snapshot_steps(events: Sequence[Record]) -> dict[str, StepRun]:
     runs: dict[str, StepRun] = {}
     for ev in events:
-        if ev.get("event") == "run.started":
+        if ev["event"] == RUN_STARTED:
             snap = ev.get("snapshot") or {}
             for spec in [*(snap.get("steps") or []), *(snap.get("rollback") or [])]:
                 runs[spec["id"]] = _from_snapshot(spec)
@@ -109,14 +120,14 @@ def _snapshot_steps(events: list[dict[str, Any]]) -> dict[str, StepRun]:
     return runs
 
 
-def _on_start(run: StepRun, ev: dict[str, Any]) -> None:
+def _on_start(run: StepRun, ev: StepStarted) -> None:
     number = ev.get("attempt") or len(run.attempts) + 1
     run.attempts.append(Attempt(attempt=number, started_ts=ev["ts"], started_t=ev["t"]))
     run.status = "running"
     run.kind = run.kind or ev.get("kind")
 
 
-def _on_finish(run: StepRun, ev: dict[str, Any]) -> None:
+def _on_finish(run: StepRun, ev: StepFinished) -> None:
     started_t = ev.get("started_t")
     duration = ev.get("duration")
     if run.attempts and run.attempts[-1].finished_ts is None:
@@ -145,33 +156,35 @@ def _on_finish(run: StepRun, ev: dict[str, Any]) -> None:
     run.log, run.log_sha256 = ev.get("log"), ev.get("log_sha256")
 
 
-def _on_ack(run: StepRun, ev: dict[str, Any]) -> None:
+def _on_ack(run: StepRun, ev: ManualAcknowledged) -> None:
     run.acks.append(Ack(ev.get("by"), ev.get("result"), ev.get("note"), ev["ts"], ev.get("via")))
 
 
-def step_runs(events: list[dict[str, Any]]) -> list[StepRun]:
+def step_runs(events: Sequence[Record]) -> list[StepRun]:
     """Every step of the scenario (in scenario order, then rollback steps), with its attempts.
 
     A step started but never finished is `running`, or `interrupted` once the journal shows the
     run ended, was interrupted or was resumed after it. Steps that never ran have status None.
     """
     runs = _snapshot_steps(events)
-    handlers = {"step.started": _on_start, "step.finished": _on_finish, "manual.acknowledged": _on_ack}
+
+    def run_of(ev: StepStarted | StepFinished | ManualAcknowledged) -> StepRun:
+        found = runs.get(ev["step"])
+        if found is None:
+            rollback = bool(ev.get("rollback"))
+            found = runs[ev["step"]] = StepRun(id=ev["step"], title=ev["step"], rollback=rollback)
+        return found
+
     for ev in events:
-        name = ev.get("event")
-        if name in _RUN_ENDS:
+        if ev["event"] in _RUN_ENDS:
             for run in runs.values():
                 if run.status == "running":
                     run.status = "interrupted"
-            continue
-        handler = handlers.get(name or "")
-        if handler is None or "step" not in ev:
-            continue
-        found = runs.get(ev["step"])
-        if found is None:
-            found = runs[ev["step"]] = StepRun(
-                id=ev["step"], title=ev["step"], rollback=bool(ev.get("rollback"))
-            )
-        handler(found, ev)
+        elif ev["event"] == STEP_STARTED:
+            _on_start(run_of(ev), ev)
+        elif ev["event"] == STEP_FINISHED:
+            _on_finish(run_of(ev), ev)
+        elif ev["event"] == MANUAL_ACK:
+            _on_ack(run_of(ev), ev)
     ordered = [r for r in runs.values() if not r.rollback]
     return ordered + [r for r in runs.values() if r.rollback and r.status is not None]

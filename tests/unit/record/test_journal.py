@@ -23,7 +23,7 @@ def _journal(tmp_path: Path, n: int = 5) -> Path:
     with Journal.create(path, redactor=Redactor([])) as j:
         j.append("run.started", scenario="s")
         for i in range(n - 2):
-            j.append("step.finished", step=f"s{i}", status="ok", detail="完成")
+            j.append("step.finished", step=f"s{i}", attempt=1, status="ok", detail="完成")
         j.append("run.finished", status="complete", exit_code=0)
     return path
 
@@ -63,7 +63,7 @@ def test_append_returns_the_record_as_read_back(tmp_path: Path) -> None:
 def test_payload_is_masked_and_envelope_keys_refused(tmp_path: Path) -> None:
     canary = "hunter2-CANARY"
     with Journal.create(tmp_path / "j.jsonl", redactor=Redactor([canary])) as j:
-        j.append("step.started", step="a", action={"command": f"mysql -p{canary}"})
+        j.append("step.started", step="a", attempt=1, action={"command": f"mysql -p{canary}"})
         with pytest.raises(ValueError, match="collide"):
             j.append("note", seq=3)
     assert canary not in (tmp_path / "j.jsonl").read_text()
@@ -199,3 +199,12 @@ def test_verify_last_line_without_newline(tmp_path: Path) -> None:
 def test_verify_empty_journal_is_not_ok(tmp_path: Path) -> None:
     (tmp_path / "journal.jsonl").write_bytes(b"")
     assert not verify_journal(tmp_path / "journal.jsonl").ok
+
+
+def test_a_known_event_without_its_required_keys_is_refused_by_name(tmp_path: Path) -> None:
+    with Journal.create(tmp_path / "journal.jsonl", redactor=Redactor(())) as j:
+        j.append("run.started", scenario="t")
+        j.append("step.finished", step="a", status="ok")  # no attempt: a writer's bug
+        j.append("some.future.event", anything=1)  # unknown events pass through
+    with pytest.raises(RunDirError, match=r"line 2: step\.finished line without attempt"):
+        read_journal(tmp_path / "journal.jsonl")

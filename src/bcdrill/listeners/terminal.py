@@ -41,6 +41,7 @@ class TerminalListener:
         self.colour = bool(isatty and isatty())
         self.targets: dict[tuple[str, str], float] = {}  # (system, "rto"|"rpo") -> target seconds
         self.manual: set[str] = set()  # manual steps that wait for `drill ack` (no terminal, no auto-ack)
+        self.manual_steps: set[str] = set()  # every manual step of the scenario
         self.run_dir = "RUN_DIR"
 
     def _paint(self, text: str, status: str) -> str:
@@ -77,6 +78,7 @@ class TerminalListener:
             self._remember_manual(r)
             return f"{r['event']} {r['scenario']}".rstrip()
         if r["event"] == RUN_RESUMED:
+            self._hint_manual(bool(r.get("auto_ack") or r.get("interactive") or r.get("dry_run")))
             return r["event"]
         if r["event"] == RUN_INTERRUPTED:
             return f"interrupted ({r.get('reason')}); in flight: {', '.join(r.get('in_flight') or []) or '-'}"
@@ -85,11 +87,15 @@ class TerminalListener:
         return None
 
     def _remember_manual(self, r: RunStarted) -> None:
-        if r.get("auto_ack") or r.get("interactive") or r.get("dry_run"):
-            return
         self.run_dir = str(r.get("run_dir") or "RUN_DIR")
-        steps = (r.get("snapshot") or {}).get("steps") or []
-        self.manual = {str(s["id"]) for s in steps if s.get("kind") == "manual"}
+        snapshot = r.get("snapshot") or {}
+        steps = [*(snapshot.get("steps") or []), *(snapshot.get("rollback") or [])]
+        self.manual_steps = {str(s["id"]) for s in steps if s.get("kind") == "manual"}
+        self._hint_manual(bool(r.get("auto_ack") or r.get("interactive") or r.get("dry_run")))
+
+    def _hint_manual(self, answered_elsewhere: bool) -> None:
+        """Manual steps wait for `drill ack` unless auto-acknowledged or asked at the terminal."""
+        self.manual = set() if answered_elsewhere else set(self.manual_steps)
 
     def _remember_targets(self, r: RunStarted) -> None:
         systems = (r.get("snapshot") or {}).get("systems") or {}

@@ -22,7 +22,8 @@ system.recovered   system, step, rto (seconds since T0)
 system.rpo         system, step, rpo (seconds), data_timestamp (UTC ISO-8601)
 note               kind (finding|action|observation|evaluation), text, owner, due, by, id
 run.interrupted    reason, in_flight (list of step ids)
-run.resumed        argv, rerun (list), mark_done (list of {step, by}), dropped_partial_line
+run.resumed        argv, rerun (list), mark_done (list of {step, by}), dropped_partial_line, auto_ack,
+                   interactive, dry_run (the options of this resume)
 run.finished       status (complete|failed|aborted|interrupted), exit_code
 """
 
@@ -207,6 +208,9 @@ class RunResumed(_Envelope, total=False):
     rerun: list[str]
     mark_done: list[dict[str, Any]]
     dropped_partial_line: dict[str, Any] | None
+    auto_ack: bool
+    interactive: bool
+    dry_run: bool
 
 
 class _RunFinished(_Envelope):

@@ -78,10 +78,49 @@ def write_ack(
         raise UsageError("--by NAME is required: the person who verified the step")
     if "/" in step or step.startswith("."):
         raise UsageError(f"{step!r} is not a step id")
-    _check_ackable(run_dir, step)
+    attempt = _check_ackable(run_dir, step)
+    taken = _taken_by(run_dir, step, attempt)
+    if taken:
+        raise UsageError(
+            f"step {step!r} (attempt {attempt}) was already acknowledged {taken} — yours was not recorded"
+        )
     path = ack_path(run_dir, step)
-    _write_atomic(path, {"step": step, "by": by, "result": result, "note": note, "ts": utc_ts()})
+    record = {"step": step, "attempt": attempt, "by": by, "result": result, "note": note, "ts": utc_ts()}
+    if not _create_exclusive(path, record):
+        raise UsageError(
+            f"step {step!r} was acknowledged {_taken_by(run_dir, step, attempt) or 'by someone else'} "
+            "at the same moment — yours was not recorded"
+        )
     return path
+
+
+def _create_exclusive(path: Path, obj: dict[str, Any]) -> bool:
+    """Write `obj` to `path` unless the file exists (atomic: of two writers exactly one wins)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # fails if the file exists, unlike rename
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _taken_by(run_dir: Path, step: str, attempt: int) -> str | None:
+    """'by NAME (pass) at TS' when an acknowledgement of this attempt is pending or was taken."""
+    for path in (ack_path(run_dir, step), Path(run_dir) / "acks" / "used" / f"{step}.{attempt}.json"):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            obj = json.loads(path.read_text(encoding="utf-8"))
+            if path.parent.name == "used" or obj.get("attempt") in (None, attempt):
+                return f"by {obj.get('by')} ({obj.get('result')}) at {obj.get('ts')}"
+    return None
 
 
 def _journal_records(run_dir: Path) -> list[dict[str, Any]]:
@@ -96,12 +135,12 @@ def _journal_records(run_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _check_ackable(run_dir: Path, step: str) -> None:
-    """`step` is a manual step of this run's scenario that has not finished yet (UsageError if not)."""
+def _check_ackable(run_dir: Path, step: str) -> int:
+    """The attempt of manual step `step` that waits now (UsageError if none does)."""
     records = _journal_records(run_dir)
     snapshot = records[0].get("snapshot") if records and records[0].get("event") == "run.started" else None
     if not isinstance(snapshot, dict):
-        return  # no scenario snapshot to check against
+        return _current_attempt(records, step)  # no scenario snapshot to check against
     kinds = {
         str(s.get("id")): s.get("kind")
         for s in [*(snapshot.get("steps") or []), *(snapshot.get("rollback") or [])]
@@ -118,24 +157,32 @@ def _check_ackable(run_dir: Path, step: str) -> None:
         raise UsageError(
             f"step {step!r} is a {kind} step, not a manual one — only manual steps are acknowledged"
         )
-    waiting = False
-    for rec in records:
+    waiting, attempt, finished = False, 0, None
+    for rec in records:  # the last word counts: a resumed run may start a finished step again
         if rec.get("step") != step:
             continue
         if rec.get("event") == "step.started":
-            waiting = True
+            waiting, attempt, finished = True, int(rec.get("attempt") or attempt + 1), None
         elif rec.get("event") == "step.finished":
             waiting = False
-            if rec.get("final"):
-                status = rec.get("status")
-                raise UsageError(
-                    f"step {step!r} already finished ({status}) — there is nothing to acknowledge"
-                )
-    if not waiting:
-        raise UsageError(
-            f"step {step!r} has not started yet — acknowledge it when the drill reaches it: a confirmation "
-            "given in advance is not evidence that the business function works at the DR site"
-        )
+            finished = rec.get("status") if rec.get("final") else None
+    if waiting:
+        return attempt
+    if finished is not None:
+        raise UsageError(f"step {step!r} already finished ({finished}) — there is nothing to acknowledge")
+    raise UsageError(
+        f"step {step!r} has not started yet — acknowledge it when the drill reaches it: a confirmation "
+        "given in advance is not evidence that the business function works at the DR site"
+    )
+
+
+def _current_attempt(records: list[dict[str, Any]], step: str) -> int:
+    started = [
+        int(r.get("attempt") or 1)
+        for r in records
+        if r.get("event") == "step.started" and r.get("step") == step
+    ]
+    return started[-1] if started else 1
 
 
 def read_ack(run_dir: Path, step: str) -> Ack | None:

@@ -182,9 +182,13 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
             )
             try:
                 _restore(session, past)
+                session.tell(past.started)  # listeners learn the scenario again (targets, steps)
                 session.emit(
                     "run.resumed",
                     argv=list(request.argv),
+                    auto_ack=request.options.auto_ack,
+                    interactive=request.options.interactive,
+                    dry_run=request.options.dry_run,
                     rerun=list(request.rerun),
                     mark_done=[{"step": s, "by": request.by} for s in request.mark_done],
                     dropped_partial_line=dropped,

@@ -73,12 +73,16 @@ class Session:
 
     def emit(self, event: str, /, **payload: Any) -> Record:
         record = self.journal.append(event, **payload)
+        self.tell(record)
+        return record
+
+    def tell(self, record: Record) -> None:
+        """Give the listeners a record (a new one, or on resume the run's run.started again)."""
         for listener in self.listeners:
             try:
                 listener.on_event(record)
             except Exception:  # a listener can never break the run
-                self.log_error(f"listener {type(listener).__name__} failed on {event}")
-        return record
+                self.log_error(f"listener {type(listener).__name__} failed on {record['event']}")
 
     def log_error(self, what: str) -> None:
         """Append `what` and the current traceback (masked) to RUN_DIR/drill.log."""

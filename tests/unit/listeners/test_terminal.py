@@ -45,3 +45,24 @@ def test_a_manual_step_waiting_for_drill_ack_says_how_to_confirm_it() -> None:
         "09:00:00   → verify — waiting for: drill ack /runs/r1 verify --by NAME [--fail] [--note TEXT]",
     ]
     assert lines[1] == ["09:00:00   → restore", "09:00:00   → verify"]
+
+
+def test_after_resume_the_waiting_hint_follows_the_resume_options() -> None:
+    snapshot = {"steps": [{"id": "verify", "kind": "manual"}]}
+    ts = "2026-05-01T09:00:00.000000Z"
+    out = io.StringIO()
+    console = TerminalListener(out)
+    # the run was started with --auto-ack; `drill resume` without it, and without a terminal
+    console.on_event(
+        {
+            "event": "run.started",
+            "ts": ts,
+            "scenario": "s",
+            "snapshot": snapshot,
+            "run_dir": "/runs/r1",
+            "auto_ack": True,
+        }
+    )
+    console.on_event({"event": "run.resumed", "ts": ts, "auto_ack": False, "interactive": False})
+    console.on_event({"event": "step.started", "ts": ts, "step": "verify", "attempt": 2})
+    assert "waiting for: drill ack /runs/r1 verify --by NAME" in out.getvalue()

@@ -109,3 +109,68 @@ def test_a_note_after_the_run_re_renders_the_reports_in_their_language(run_dir: 
     refresh_reports(run_dir)  # what `drill note` does next
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "切换顺利" in report and "# 演练报告" in report
+
+
+def _manual_run(tmp_path: Path) -> Journal:
+    journal = Journal.create(tmp_path / "journal.jsonl", redactor=Redactor(()))
+    steps = [{"id": "verify", "kind": "manual"}]
+    journal.append("run.started", scenario="t", snapshot={"steps": steps, "rollback": []})
+    return journal
+
+
+def test_a_re_run_manual_step_can_be_acknowledged(tmp_path: Path) -> None:
+    journal = _manual_run(tmp_path)
+    journal.append("step.started", step="verify", attempt=1)
+    journal.append("step.finished", step="verify", attempt=1, status="failed", final=True)
+    journal.append("run.finished", status="aborted", exit_code=3)
+    with pytest.raises(UsageError, match=r"already finished \(failed\)"):
+        write_ack(tmp_path, "verify", by="x")
+    journal.append("run.resumed", rerun=["verify"])  # drill resume --rerun verify
+    journal.append("step.started", step="verify", attempt=2)
+    journal.close()
+    path = write_ack(tmp_path, "verify", by="Li Si")
+    assert json.loads(path.read_text())["attempt"] == 2
+
+
+def test_of_two_acknowledgements_one_wins_and_the_other_is_told(tmp_path: Path) -> None:
+    journal = _manual_run(tmp_path)
+    journal.append("step.started", step="verify", attempt=1)
+    journal.close()
+    write_ack(tmp_path, "verify", by="Zhang San")
+    with pytest.raises(UsageError, match=r"already acknowledged by Zhang San \(pass\)"):
+        write_ack(tmp_path, "verify", by="Li Si", result="fail", note="no")
+    consume_ack(tmp_path, "verify", 1)  # the runner took it; the step has not finished yet
+    with pytest.raises(UsageError, match="already acknowledged by Zhang San"):
+        write_ack(tmp_path, "verify", by="Li Si")
+
+
+def test_simultaneous_acknowledgements_have_exactly_one_winner(tmp_path: Path) -> None:
+    import threading
+
+    for round_ in range(12):
+        run = tmp_path / f"r{round_}"
+        run.mkdir()
+        journal = _manual_run(run)
+        journal.append("step.started", step="verify", attempt=1)
+        journal.close()
+        barrier = threading.Barrier(2)
+        results: dict[str, str] = {}
+
+        def ack(name: str, run: Path = run, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                write_ack(run, "verify", by=name)
+                results[name] = "won"
+            except UsageError as exc:
+                results[name] = str(exc)
+
+        threads = [threading.Thread(target=ack, args=(n,)) for n in ("A", "B")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [n for n, r in results.items() if r == "won"]
+        assert len(winners) == 1, results
+        loser = "B" if winners == ["A"] else "A"
+        assert f"by {winners[0]} (pass)" in results[loser] and "not recorded" in results[loser]
+        assert json.loads((run / "acks" / "verify.json").read_text())["by"] == winners[0]

@@ -156,7 +156,12 @@ def test_simultaneous_acknowledgements_have_exactly_one_winner(tmp_path: Path) -
         barrier = threading.Barrier(2)
         results: dict[str, str] = {}
 
-        def ack(name: str, run: Path = run, barrier: threading.Barrier = barrier) -> None:
+        def ack(
+            name: str,
+            run: Path = run,
+            barrier: threading.Barrier = barrier,
+            results: dict[str, str] = results,
+        ) -> None:
             barrier.wait()
             try:
                 write_ack(run, "verify", by=name)

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -218,6 +219,9 @@ def _note_record(
     return record
 
 
+NOTE_SETTLE_POLL = 0.05  # seconds between looks while `drill note` waits for a runner to take its note
+
+
 def _drop_note(run_dir: Path, record: dict[str, Any]) -> Path:
     """Leave a note file for the runner that holds `run_dir` to journal."""
     path = run_dir / "notes" / f"{record['id']}.json"
@@ -246,17 +250,15 @@ def mark_note_journaled(path: Path) -> None:
 
 
 def _journal_note(run_dir: Path, record: dict[str, Any]) -> Record:
-    """Append a `note` event to the journal of a run no runner holds (takes the lock meanwhile)."""
+    """Append a `note` event to the journal of a run whose lock the caller holds."""
     from bcdrill.common.redact import Redactor
     from bcdrill.record.journal import Journal
-    from bcdrill.run.lock import RunLock
 
-    with RunLock(run_dir):
-        journal = Journal.reopen(run_dir / "journal.jsonl", redactor=Redactor(()))
-        try:
-            return journal.append("note", **record)
-        finally:
-            journal.close()
+    journal = Journal.reopen(run_dir / "journal.jsonl", redactor=Redactor(()))
+    try:
+        return journal.append("note", **record)
+    finally:
+        journal.close()
 
 
 _CLOSES = re.compile(r"(?:(?P<run>[^:\s]+):)?A-(?P<n>[1-9][0-9]*)")
@@ -304,22 +306,39 @@ def add_note(
     due: str | None = None,
     by: str | None = None,
     closes: str | None = None,
+    settle: float = 5.0,
 ) -> NoteResult:
-    """`drill note`: journal directly when no runner holds the run, else leave it for the runner.
-    `closes`: the corrective action this note closes (`A-3`, or `<run id>:A-3`)."""
+    """`drill note`: the note is written to `notes/` first; the runner holding the run journals it, or,
+    when no runner holds the run (or the runner ends within `settle` seconds), `drill note` journals it
+    itself under the lock. A runner journals pending notes once more after `run.finished`, just before
+    it lets the run go, so no note is lost between the two. `closes`: the corrective action this note
+    closes (`A-3`, or `<run id>:A-3`)."""
     from bcdrill.run.lock import RunLock
 
     run_dir = Path(run_dir)
     _require_run_dir(run_dir)
     record = _note_record(kind, text, owner, due, by, closes)
     _check_note(run_dir, kind, due, closes)
+    path = _drop_note(run_dir, record)  # first on disk: from here on the note cannot be lost
     lock = RunLock(run_dir)
-    if lock.try_acquire():
-        lock.release()
-        with contextlib.suppress(RunDirError):  # lost a race with a runner starting: leave a file
-            line = _journal_note(run_dir, record)
-            return NoteResult(f"journal line {line['seq'] + 1} of {run_dir / 'journal.jsonl'}", True)
-    return NoteResult(f"{_drop_note(run_dir, record)} (the running drill will journal it)", False)
+    deadline = time.monotonic() + settle
+    while True:
+        if not path.exists():
+            return NoteResult(
+                f"journaled by the running drill ({path.parent / 'journaled' / path.name})", False
+            )
+        if lock.try_acquire():  # no runner (or it just ended): journal it ourselves, under the lock
+            try:
+                if not path.exists():
+                    continue
+                line = _journal_note(run_dir, record)
+                mark_note_journaled(path)
+                return NoteResult(f"journal line {line['seq'] + 1} of {run_dir / 'journal.jsonl'}", True)
+            finally:
+                lock.release()
+        if time.monotonic() >= deadline:
+            return NoteResult(f"{path} (the running drill will journal it)", False)
+        time.sleep(NOTE_SETTLE_POLL)
 
 
 class RunInbox:

@@ -195,6 +195,7 @@ def _finish(session: Session, result: Schedule) -> tuple[int, list[Record]]:
     else:
         status, code = "complete", _complete_exit_code(session, result, events)
     events.append(session.emit("run.finished", status=status, exit_code=code))
+    events.extend(session.journal_notes())  # notes given while the run ended: none is left behind
     return code, events
 
 

@@ -132,11 +132,14 @@ class Session:
             except Exception:
                 self.log_error("cannot journal a note")
 
-    def journal_notes(self) -> None:
+    def journal_notes(self) -> list[Record]:
+        """Journal the pending `drill note` files; the records written."""
         keys = ("kind", "text", "owner", "due", "by", "id", "closes")
+        written = []
         for path, note in take_notes(self.run_dir):
-            self.emit("note", **{k: note.get(k) for k in keys})
+            written.append(self.emit("note", **{k: note.get(k) for k in keys}))
             mark_note_journaled(path)
+        return written
 
 
 def close_listeners(listeners: Sequence[Listener]) -> None:

@@ -75,7 +75,7 @@ def test_note_goes_to_the_journal_when_no_runner_holds_the_run(run_dir: Path) ->
 
 def test_note_becomes_a_file_while_a_runner_holds_the_run(run_dir: Path) -> None:
     with RunLock(run_dir):
-        result = add_note(run_dir, text="observed slow failover")
+        result = add_note(run_dir, text="observed slow failover", settle=0.2)
     assert "running drill will journal it" in result.where and not result.journaled
     ((_, note),) = take_notes(run_dir)
     assert note["text"] == "observed slow failover" and note["kind"] == "observation"
@@ -179,3 +179,16 @@ def test_simultaneous_acknowledgements_have_exactly_one_winner(tmp_path: Path) -
         loser = "B" if winners == ["A"] else "A"
         assert f"by {winners[0]} (pass)" in results[loser] and "not recorded" in results[loser]
         assert json.loads((run / "acks" / "verify.json").read_text())["by"] == winners[0]
+
+
+def test_a_note_given_while_the_runner_ends_is_journaled_not_lost(run_dir: Path) -> None:
+    """The runner has made its last sweep of notes/ but still holds the run for a moment."""
+    import threading
+
+    lock = RunLock(run_dir).acquire()
+    threading.Timer(0.3, lock.release).start()  # the runner lets the run go without a further sweep
+    result = add_note(run_dir, text="seen at the very end", settle=5.0)
+    assert result.journaled
+    notes = [e for e in read_journal(run_dir / "journal.jsonl") if e["event"] == "note"]
+    assert [n["text"] for n in notes] == ["seen at the very end"]
+    assert take_notes(run_dir) == []  # and it will not be journaled a second time

@@ -221,9 +221,26 @@ def _read_lines(path: Path) -> list[bytes]:
     return data.splitlines(keepends=True)
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names a key twice: readers could see either value, so the line is refused."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKeyError(f"the key {key!r} appears twice in one object (the line was edited)")
+            seen.add(key)
+    return obj
+
+
 def _parse(raw: bytes) -> dict[str, Any] | None:
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw, object_pairs_hook=_unique_keys)
+    except DuplicateKeyError:
+        raise
     except (ValueError, UnicodeDecodeError):
         return None
     return obj if isinstance(obj, dict) else None
@@ -266,7 +283,12 @@ def read_journal(path: Path) -> list[Record]:
     """
     records = []
     for number, raw in enumerate(_read_lines(path), start=1):
-        record = _parse(raw)
+        try:
+            record = _parse(raw)
+        except DuplicateKeyError as exc:
+            raise RunDirError(
+                f"{path}: line {number}: {exc}; check it with `drill verify {path.parent}`"
+            ) from None
         if not raw.endswith(b"\n"):
             raise RunDirError(
                 f"{path}: line {number}, the last, is cut off (no newline: a crash or power loss during "
@@ -298,7 +320,10 @@ class Verification:
 
 def _check_line(number: int, raw: bytes, prev: str) -> tuple[dict[str, Any] | None, str | None]:
     """The record on line `number` and why it is bad (None when it is good)."""
-    record = _parse(raw)
+    try:
+        record = _parse(raw)
+    except DuplicateKeyError as exc:
+        return None, str(exc)
     if record is None:
         return None, "not a JSON object (cut off or edited)"
     if not raw.endswith(b"\n"):

@@ -208,3 +208,19 @@ def test_a_known_event_without_its_required_keys_is_refused_by_name(tmp_path: Pa
         j.append("some.future.event", anything=1)  # unknown events pass through
     with pytest.raises(RunDirError, match=r"line 2: step\.finished line without attempt"):
         read_journal(tmp_path / "journal.jsonl")
+
+
+def test_a_line_with_a_duplicate_key_is_refused_by_verify_and_readers(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    with Journal.create(path, redactor=Redactor(())) as j:
+        j.append("run.started", scenario="t")
+        j.append("step.finished", step="a", attempt=1, status="ok")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    # a "status" before the real one: Python keeps the last (the hash still matches), a reader that
+    # keeps the first would see "failed"
+    lines[1] = lines[1].replace('"status":"ok"', '"status":"failed","status":"ok"', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    result = verify_journal(path)
+    assert not result.ok and result.bad_line == 2 and "'status' appears twice" in result.message
+    with pytest.raises(RunDirError, match="line 2: the key 'status' appears twice"):
+        read_journal(path)

@@ -28,7 +28,10 @@ def warning(text: str) -> None:
     print(f"drill: warning: {text}", file=sys.stderr)
 
 
-def with_warnings(scn: Any) -> Any:
-    for warning in scn.warnings:
-        warning(warning)
+def with_warnings(scn: Any, strict: bool = False) -> Any:
+    """Print the scenario's warnings; with `--strict` they are errors (UsageError, exit 2)."""
+    for text in scn.warnings:
+        warning(text)
+    if strict and scn.warnings:
+        raise UsageError(f"--strict: {len(scn.warnings)} warning(s) above count as errors — nothing was run")
     return scn

@@ -24,6 +24,11 @@ def _add_scenario_inputs(p: argparse.ArgumentParser) -> None:
         help="set a template variable (overrides the scenario's vars); repeatable",
     )
     p.add_argument("--inventory", metavar="FILE", help="Ansible inventory (overrides the scenario's)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings (an unused --var, a system whose RPO no step measures) as errors: exit 2",
+    )
 
 
 def _positive_int(text: str) -> int:

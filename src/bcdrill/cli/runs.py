@@ -78,7 +78,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_dir=Path(args.run_dir) if args.run_dir else None,
         confirm_production=args.confirm_production,
     )
-    scn = with_warnings(load_scenario(args.file, cli_vars=request.cli_vars, inventory=args.inventory))
+    scn = with_warnings(
+        load_scenario(args.file, cli_vars=request.cli_vars, inventory=args.inventory), args.strict
+    )
     return report_run(run_scenario(scn, request), args.lang)
 
 

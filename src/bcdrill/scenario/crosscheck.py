@@ -104,6 +104,28 @@ def check_declares(ctx: Ctx, infos: Sequence[StepInfo]) -> None:
         ctx.add(extra.m.key_pos["declares"], msg + " — keep declares: true on one step only")
 
 
+def check_rpo_measured(ctx: Ctx, systems: YMap | None, infos: Sequence[StepInfo]) -> None:
+    """A system with an `rpo` target has a step that measures it (a warning: the run reports it
+    UNMEASURED and exits 1; `--strict` makes it an error)."""
+    if not isinstance(systems, YMap):
+        return
+    measured = {name for i in infos for name in i.step.rpo_of}
+    measured |= {
+        name
+        for i in infos
+        if isinstance(i.step.action, CheckAction) and i.step.action.probe.probe == "python"
+        for name in i.step.systems
+    }
+    for name, spec in systems.items():
+        if isinstance(spec, YMap) and spec.get("rpo") is not None and name not in measured:
+            ctx.warn(
+                spec.key_pos["rpo"],
+                f"system '{name}' has an rpo target but no step measures it, so its RPO will be reported "
+                f"UNMEASURED — add rpo_of: [{name}] to the step that prints the newest data's time at DR "
+                "(or a python check of the system that returns data_timestamp)",
+            )
+
+
 def check_recovered(ctx: Ctx, systems: YMap | None, infos: Sequence[StepInfo]) -> None:
     """Every system has a step (under steps:) that recovers it."""
     if not isinstance(systems, YMap):

@@ -100,7 +100,8 @@ def _parse(
     scn = _build(ctx, root, data, file, variables)
     if ctx.problems:
         raise ScenarioError(ctx.problems)
-    return dataclasses.replace(scn, warnings=_unused_cli_vars(file, cli_vars, variables.templater.used))
+    warnings = (*(str(w) for w in ctx.warnings), *_unused_cli_vars(file, cli_vars, variables.templater.used))
+    return dataclasses.replace(scn, warnings=warnings)
 
 
 def _unused_cli_vars(file: str, cli_vars: Mapping[str, str], used: set[str]) -> tuple[str, ...]:
@@ -215,6 +216,7 @@ def _cross_checks(ctx: Ctx, root: YMap, main: list[StepInfo], rollback: list[Ste
         checks.check_hosts(ctx, main + rollback, hosts)
     checks.check_declares(ctx, main)
     checks.check_recovered(ctx, root.get("systems"), main)
+    checks.check_rpo_measured(ctx, root.get("systems"), main)
     owner = root.get("owner")
     if isinstance(owner, str) and owner not in teams:
         hint = did_you_mean(owner, teams) or " — define it under teams:"

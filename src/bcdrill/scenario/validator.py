@@ -78,9 +78,13 @@ class Ctx:
         self.base_dir = base_dir
         self.tmpl = templater
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # worth a line on stderr; errors with --strict
 
     def add(self, pos: Pos, message: str) -> None:
         self.problems.append(Problem(self.file, pos.line, pos.col, message))
+
+    def warn(self, pos: Pos, message: str) -> None:
+        self.warnings.append(Problem(self.file, pos.line, pos.col, message))
 
     def text(self, value: str, pos: Pos, *, shell: bool = False) -> Any:
         """`value` rendered, or INVALID (with a problem at `pos`)."""

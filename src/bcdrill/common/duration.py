@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -9,8 +10,15 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
 
 
+MAX_SECONDS = 366 * 86400.0  # longer than a year is a typo, never a drill's timing
+
+
 def parse_duration(value: object) -> float:
     """Seconds in `value`; raises ValueError with a message fit for a user."""
+    return _bounded(_seconds(value), value)
+
+
+def _seconds(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 90s, 15m, 4h or 1h30m, got {value!r}")
     if isinstance(value, (int, float)):
@@ -24,6 +32,15 @@ def parse_duration(value: object) -> float:
         if text and _WHOLE.fullmatch(text):
             return sum(float(n) * _UNITS[u] for n, u in _PART.findall(text))
     raise ValueError(f"expected a duration such as 90s, 15m, 4h or 1h30m, got {value!r}")
+
+
+def _bounded(seconds: float, value: object) -> float:
+    if not math.isfinite(seconds):
+        raise ValueError(f"a duration must be a finite number of seconds, got {value!r}")
+    if seconds > MAX_SECONDS:
+        shown = value if len(str(value)) <= 40 else f"{str(value)[:37]}..."
+        raise ValueError(f"a duration of at most 366d is accepted, got {shown!r} — check the number")
+    return seconds
 
 
 def format_duration(seconds: float | None) -> str:

@@ -77,8 +77,12 @@ def _manual(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:
     return ManualAction(prompt=f["prompt"]) if _valid(f) else None
 
 
-def parse_time(text: str) -> dt.datetime | None:
+def parse_time(text: object) -> dt.datetime | None:
     """An ISO-8601 time with a UTC offset (or Z); None if invalid or without an offset."""
+    if isinstance(text, dt.datetime):  # YAML read it as a timestamp already
+        return text if text.tzinfo is not None else None
+    if not isinstance(text, str):
+        return None
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -91,6 +95,8 @@ def _wait(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:
         return WaitAction(seconds=value)
     f = ctx.fields(value, F.WAIT, where)
     if not _valid(f):
+        return None
+    if f.get("until") is None:  # reported as a missing required key
         return None
     when = parse_time(f["until"])
     if when is None:

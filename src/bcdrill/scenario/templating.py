@@ -17,7 +17,8 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from bcdrill.scenario.sandbox import BoundedSandbox
 
 _MARKERS = ("{{", "{%", "{#")
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
@@ -43,8 +44,8 @@ class Templater:
     def __init__(self, variables: Mapping[str, Any]) -> None:
         self.vars = dict(variables)
         opts: dict[str, Any] = {"undefined": jinja2.StrictUndefined, "keep_trailing_newline": True}
-        self.plain = ImmutableSandboxedEnvironment(**opts)
-        self.shell = ImmutableSandboxedEnvironment(finalize=shell_quote, **opts)
+        self.plain = BoundedSandbox(**opts)
+        self.shell = BoundedSandbox(finalize=shell_quote, **opts)
         self._cache: dict[tuple[str, bool], jinja2.Template] = {}
         self.used: set[str] = set()  # every variable name a rendered string or expression refers to
 
@@ -61,6 +62,8 @@ class Templater:
                 env = self.shell if shell else self.plain
                 self.used |= meta.find_undeclared_variables(env.parse(text))
                 template = self._cache[(text, shell)] = env.from_string(text)
+            env = self.shell if shell else self.plain
+            env.reset_budget()
             return template.render(self.vars)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"template syntax error: {exc.message}") from None
@@ -70,6 +73,10 @@ class Templater:
             raise TemplateProblem(f"template error: {exc}") from None
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateProblem(f"template error: {exc}") from None
+        except (MemoryError, RecursionError) as exc:
+            raise TemplateProblem(f"template error: too costly to render ({type(exc).__name__})") from None
+        except Exception as exc:  # whatever else a template given by a person can raise
+            raise TemplateProblem(f"template error: {type(exc).__name__}: {exc}") from None
 
     def _substitute(self, text: str, shell: bool) -> str | None:
         """Fast path for the common case, text with plain `{{ name }}` only (same result as Jinja2).
@@ -93,6 +100,7 @@ class Templater:
         try:
             self.used |= meta.find_undeclared_variables(self.plain.parse(f"{{{{ ({expression}) }}}}"))
             compiled = self.plain.compile_expression(expression, undefined_to_none=False)
+            self.plain.reset_budget()
             value = compiled(**self.vars)
             if isinstance(value, jinja2.Undefined):
                 bool(value)  # StrictUndefined raises here
@@ -105,6 +113,12 @@ class Templater:
             raise TemplateProblem(f"expression error: {exc}") from None
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateProblem(f"expression error: {exc}") from None
+        except (MemoryError, RecursionError) as exc:
+            raise TemplateProblem(
+                f"expression error: too costly to evaluate ({type(exc).__name__})"
+            ) from None
+        except Exception as exc:  # whatever else an expression given by a person can raise
+            raise TemplateProblem(f"expression error: {type(exc).__name__}: {exc}") from None
 
     def undefined_message(self, text: str) -> str:
         m = _UNDEFINED_NAME.match(text)

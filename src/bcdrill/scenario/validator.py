@@ -106,11 +106,20 @@ class Ctx:
 
     def file_path(self, text: str, pos: Pos, what: str) -> str:
         """Absolute path of `text` (relative to base_dir); a problem if no such file."""
+        shown = text if len(text) <= 80 else f"{text[:77]}..."
+        if "\0" in text:
+            self.add(pos, f"{what}: a file name cannot contain a NUL character — fix '{shown}'")
+            return text
         path = Path(text).expanduser()
         if not path.is_absolute():
             path = Path(os.path.normpath(self.base_dir / path))
-        if not path.is_file():
-            self.add(pos, f"{what}: no such file '{text}' (looked for {path})")
+        try:
+            found = path.is_file()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            self.add(pos, f"{what}: cannot use '{shown}': {exc.strerror} — check the path")
+            return str(path)
+        if not found:
+            self.add(pos, f"{what}: no such file '{shown}' (looked for {path})")
         return str(path)
 
     def fields(self, m: YMap, table: tuple[Field, ...], where: str) -> dict[str, Any]:

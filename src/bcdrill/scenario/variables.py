@@ -68,9 +68,16 @@ def action_secrets(steps: Iterable[Step], listed: tuple[str, ...]) -> tuple[str,
     return tuple(found)
 
 
+def _is_file(path: str) -> bool:
+    try:
+        return "\0" not in path and Path(path).is_file()
+    except OSError:  # e.g. a name longer than the file system allows: no such file for the user
+        return False
+
+
 def _inventory_path(root: YMap, file: str, base_dir: Path, given: str | None, tmpl: Templater) -> str | None:
     if given is not None:
-        return str(Path(given).expanduser().resolve())
+        return str(Path(given).expanduser().absolute())
     raw = root.get("inventory")
     if not isinstance(raw, str):
         return None
@@ -117,7 +124,7 @@ def collect_variables(
         return variables
     key_pos = root.val_pos.get("inventory") if inventory is None else None
     pos = key_pos or Pos(file, 1, 1)
-    if not Path(variables.inventory).is_file():
+    if not _is_file(variables.inventory):
         if inventory is not None:
             msg = f"--inventory: no such file '{inventory}'"
             variables.problems.append(Problem(pos.file, pos.line, pos.col, msg))

@@ -110,6 +110,10 @@ def type_name(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
+MAX_DEPTH = 64  # nested mappings/lists; a scenario needs a handful
+MAX_VALUES = 2_000_000  # values of the document with every alias expanded ("billion laughs" guard)
+
+
 class _Builder:
     """Turns a composed node graph into YMap/YList/scalars, collecting problems."""
 
@@ -119,6 +123,37 @@ class _Builder:
         self.problems: list[Problem] = []
         self.done: dict[int, Any] = {}
         self.busy: set[int] = set()
+        self.depth = 0
+        self.sizes: dict[int, int] = {}
+
+    def expanded_size(self, node: yaml.Node, depth: int = 0) -> int:
+        """How many values `node` stands for once every alias in it is expanded (memoized per node,
+        so a graph of aliases is counted in linear time); deeper than MAX_DEPTH counts as one."""
+        if isinstance(node, yaml.ScalarNode) or depth > MAX_DEPTH:
+            return 1
+        key = id(node)
+        if key not in self.sizes:
+            self.sizes[key] = 1  # a recursive alias: counted once, reported by build()
+            children = (
+                (n for pair in node.value for n in pair) if isinstance(node, yaml.MappingNode) else node.value
+            )
+            total = 1
+            for child in children:
+                total += self.expanded_size(child, depth + 1)
+                if total > MAX_VALUES:
+                    break
+            self.sizes[key] = total
+        return self.sizes[key]
+
+    def build_document(self, node: yaml.Node) -> Any:
+        if self.expanded_size(node) > MAX_VALUES:
+            self.problem(
+                node,
+                f"the document stands for more than {MAX_VALUES:,} values once its aliases (*name) are "
+                "expanded — use fewer aliases of aliases",
+            )
+            return None
+        return self.build(node)
 
     def pos(self, node: yaml.Node) -> Pos:
         return Pos(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -136,8 +171,15 @@ class _Builder:
         if key in self.busy:
             self.problem(node, "recursive alias — an anchor cannot contain an alias of itself")
             return None
+        if self.depth >= MAX_DEPTH:
+            self.problem(node, f"nested more than {MAX_DEPTH} levels deep — a scenario needs far fewer")
+            return None
         self.busy.add(key)
-        value = self.mapping(node) if isinstance(node, yaml.MappingNode) else self.sequence(node)
+        self.depth += 1
+        try:
+            value = self.mapping(node) if isinstance(node, yaml.MappingNode) else self.sequence(node)
+        finally:
+            self.depth -= 1
         self.busy.discard(key)
         self.done[key] = value
         return value
@@ -226,10 +268,14 @@ def load_yaml(data: bytes, file: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(file, line, col, f"YAML syntax error: {what}{ctx}")]
     except yaml.YAMLError as exc:
         return None, [Problem(file, 1, 1, f"YAML error: {exc}")]
+    except RecursionError:  # the pure-Python composer on absurd nesting
+        return None, [
+            Problem(file, 1, 1, f"nested more than {MAX_DEPTH} levels deep — a scenario needs far fewer")
+        ]
     finally:
         loader.dispose()
     if node is None:
         return None, []
     builder = _Builder(file, loader)
-    value = builder.build(node)
+    value = builder.build_document(node)
     return value, builder.problems

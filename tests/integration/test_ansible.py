@@ -249,3 +249,19 @@ def test_unreachable_host_detail_names_host_and_reason(tmp_path: Path, sshd: Ssh
     assert outcome.exit_code == 4
     assert outcome.detail.startswith("host dr-db-1 unreachable in task 'Run a command on the host': ")
     assert "Connection refused" in outcome.detail and "(1 of 1 hosts unreachable)" in outcome.detail
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["{{ lookup('pipe', 'touch PWNED_FILE') }}", "{{ 7*7 }}", "{% if true %}x{% endif %}"],
+)
+def test_extravars_reach_ansible_as_data_never_as_templates(tmp_path: Path, payload: str) -> None:
+    pwned = tmp_path / "PWNED"
+    out_file = tmp_path / "out"
+    value = payload.replace("PWNED_FILE", str(pwned))
+    extravars = {"msg": value, "nested": {"items_": [value]}, "out_file": str(out_file)}
+    h = harness(tmp_path, "echo_var.yml", extravars=extravars)
+    outcome = h.run()
+    assert outcome.status == "ok", (outcome, h.log.text)
+    assert out_file.read_text() == f"{value}|{value}"  # the literal text, not 49, not a command's output
+    assert not pwned.exists()

@@ -38,6 +38,42 @@ def shell_quote(value: Any) -> str:
     return shlex.quote("" if value is None else str(value))
 
 
+def quoted_substitution(command: str) -> str | None:
+    """The first `{{ ... }}` that a shell command puts inside quotes ('…' or "…"), else None.
+
+    bcdrill quotes every substituted value itself (one shell word, whatever it holds); inside the
+    author's quotes that quoting is undone — `echo '{{ x }}'` with x = `$(id)` runs `id` — so such a
+    template is refused at validation instead of being half quoted. A `$( … )` opens a fresh context,
+    inside double quotes too: `"$(cat {{ f }})"` is fine."""
+    stack: list[str] = []  # "'", '"' or "(" (a command substitution)
+    i = 0
+    while i < len(command):
+        top = stack[-1] if stack else None
+        if command.startswith("{{", i):
+            end = command.find("}}", i + 2)
+            end = end + 2 if end >= 0 else len(command)
+            if top in ("'", '"'):
+                return command[i:end]
+            i = end
+            continue
+        ch = command[i]
+        if ch == "\\" and top != "'":
+            i += 2  # an escaped character, outside single quotes
+            continue
+        if top != "'" and command.startswith("$(", i):
+            stack.append("(")
+            i += 2
+            continue
+        if top == "(" and ch == ")":
+            stack.pop()
+        elif top in (None, "(") and ch in "'\"":
+            stack.append(ch)
+        elif ch == top and top in ("'", '"'):
+            stack.pop()
+        i += 1
+    return None
+
+
 class Templater:
     """Renders strings and evaluates `when` expressions over one set of variables."""
 

@@ -19,7 +19,7 @@ from bcdrill.common.duration import parse_duration
 from bcdrill.common.errors import Problem
 from bcdrill.scenario.fields import Field
 from bcdrill.scenario.model import Pos
-from bcdrill.scenario.templating import TemplateProblem, Templater
+from bcdrill.scenario.templating import TemplateProblem, Templater, quoted_substitution
 from bcdrill.scenario.yamlpos import YList, YMap, type_name
 
 INVALID: Any = object()  # a value that failed validation (a problem was recorded)
@@ -88,6 +88,14 @@ class Ctx:
 
     def text(self, value: str, pos: Pos, *, shell: bool = False) -> Any:
         """`value` rendered, or INVALID (with a problem at `pos`)."""
+        quoted = quoted_substitution(value) if shell else None
+        if quoted is not None:
+            self.add(
+                pos,
+                f"{quoted} is inside quotes in a shell command — remove the quotes around it: bcdrill "
+                "quotes every substituted value itself (spaces, quotes and $ included)",
+            )
+            return INVALID
         try:
             return self.tmpl.render(value, shell=shell)
         except TemplateProblem as exc:

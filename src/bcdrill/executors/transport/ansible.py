@@ -143,7 +143,7 @@ def _runner_kwargs(spec: PlaybookSpec, token: str, control_dir: str) -> dict[str
         "inventory": inventory,
         "limit": spec.limit,
         "tags": ",".join(spec.tags) or None,
-        "extravars": dict(spec.extravars) or None,
+        "extravars": as_data(dict(spec.extravars)) or None,
         "cmdline": cmdline,
         "envvars": ansible_env(token, control_dir),
         "settings": {
@@ -154,6 +154,19 @@ def _runner_kwargs(spec: PlaybookSpec, token: str, control_dir: str) -> dict[str
         "fact_cache_type": "memory",  # no per-host fact files in the artifacts
         "quiet": True,
     }
+
+
+def as_data(value: Any) -> Any:
+    """Every string marked for Ansible as data, never a template (`{"__ansible_unsafe": text}` in the
+    JSON extravars file): a value bcdrill rendered — from `vars`, `--var` or the inventory — must
+    not be rendered a second time by Ansible, where `{{ lookup('pipe', ...) }}` would run a command."""
+    if isinstance(value, str):
+        return {"__ansible_unsafe": value}
+    if isinstance(value, dict):
+        return {str(k): as_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_data(v) for v in value]
+    return value
 
 
 def ansible_env(token: str, control_dir: str) -> dict[str, str]:

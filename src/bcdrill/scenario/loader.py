@@ -17,6 +17,7 @@ from typing import Any
 
 from bcdrill.common.errors import Problem, ScenarioError
 from bcdrill.common.gcpause import no_gc
+from bcdrill.common.redact import Redactor
 from bcdrill.scenario import crosscheck as checks
 from bcdrill.scenario import fields as F
 from bcdrill.scenario.model import Defaults, Host, Participant, Pos, Scenario, System, Team
@@ -98,10 +99,11 @@ def _parse(
     ctx = Ctx(file, base_dir, variables.templater)
     ctx.problems.extend(variables.problems)
     scn = _build(ctx, root, data, file, variables)
+    redactor = Redactor(variables.secrets)  # a message may quote a value: never a secret one
     if ctx.problems:
-        raise ScenarioError(ctx.problems)
+        raise ScenarioError([dataclasses.replace(p, message=redactor.mask(p.message)) for p in ctx.problems])
     warnings = (*(str(w) for w in ctx.warnings), *_unused_cli_vars(file, cli_vars, variables.templater.used))
-    return dataclasses.replace(scn, warnings=warnings)
+    return dataclasses.replace(scn, warnings=tuple(redactor.mask(w) for w in warnings))
 
 
 def _unused_cli_vars(file: str, cli_vars: Mapping[str, str], used: set[str]) -> tuple[str, ...]:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import json
+import shlex
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
 from bcdrill.common.redact import MASK, Redactor
 
 
@@ -38,3 +46,47 @@ def test_no_secrets_is_identity() -> None:
     obj = {"a": ["b"]}
     assert r.mask_obj(obj) is obj
     assert not r.active
+
+
+SECRET = "Tok\"Dq\\Bs-ö9'x$y"
+KEYFILE = "-----BEGIN KEY-----\nQUJDREVGR0hJSktMTU5PUA==\nUVJTVFVWV1hZWmFiY2RlZg==\n-----END KEY-----\n"
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        SECRET,
+        json.dumps(SECRET),
+        json.dumps(SECRET, ensure_ascii=False),
+        repr(SECRET),
+        shlex.quote(SECRET),
+        html.escape(SECRET),
+        html.escape(SECRET, quote=False),
+        urllib.parse.quote(SECRET, safe=""),
+        urllib.parse.quote_plus(SECRET),
+        json.dumps({"msg": f"bad token {SECRET}"}),
+    ],
+)
+def test_every_form_a_secret_takes_is_masked(shown: str) -> None:
+    masked = Redactor([SECRET]).mask(f"before {shown} after")
+    for piece in ("Tok", "Bs-ö9", "x$y", "B\\u00f6"):
+        assert piece not in masked, masked
+
+
+def test_each_line_of_a_multi_line_secret_is_masked() -> None:
+    r = Redactor([KEYFILE])
+    for line in KEYFILE.splitlines():
+        assert line not in r.mask(f"ssh said: {line}\n")
+    assert "QUJDREVG" not in r.mask(json.dumps({"key": KEYFILE}))
+
+
+def test_a_validation_message_never_quotes_a_secret(tmp_path: Path) -> None:
+    from bcdrill.common.errors import ScenarioError
+    from bcdrill.scenario.loader import parse_scenario
+
+    head = "version: 1\nname: f\ntitle: f\nenvironment: lab\nsystems: {}\n"
+    text = head + 'steps:\n  - {id: a, run: "true", timeout: "{{ db_password }}"}\n'
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text.encode(), "f.yaml", tmp_path, cli_vars={"db_password": SECRET})
+    message = str(info.value.problems[0])
+    assert "got '***'" in message and "Tok" not in message

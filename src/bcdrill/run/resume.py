@@ -209,7 +209,19 @@ def _restore(session: Session, past: Past) -> None:
     session.clock.recovered |= past.recovered
 
 
+def _scrub_crashed_artifacts(session: Session, crashed: Sequence[str]) -> None:
+    """What ansible-runner left in the clear for a step the killed runner never cleaned up after (the
+    extravars file, the environment, unmasked output) is scrubbed before anything else happens."""
+    dirs = [d for sid in crashed for d in (session.run_dir / "artifacts").glob(f"{sid}-*") if d.is_dir()]
+    if dirs:
+        from bcdrill.executors.transport.ansible import scrub_artifacts
+
+        for directory in dirs:
+            scrub_artifacts(directory, session.redactor)
+
+
 def _close_crashed(session: Session, past: Past, decision: Decision) -> None:
+    _scrub_crashed_artifacts(session, decision.crashed)
     for sid in decision.crashed:
         started = past.open[sid]
         log = Path(session.run_dir) / "logs" / f"{sid}.log"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -207,14 +209,19 @@ def ssh_inventory(path: Path, server: SshdServer, known_hosts: Path, port: int |
     return path
 
 
-def test_playbook_over_ssh_with_the_right_host_key(tmp_path: Path, sshd: SshdServer) -> None:
+def test_playbook_over_ssh_with_the_right_host_key(
+    tmp_path: Path, sshd: SshdServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own_tmp = tempfile.mkdtemp(prefix="bt-", dir="/tmp")  # short: ssh's ControlPath limit is 108 bytes
+    monkeypatch.setattr(tempfile, "tempdir", own_tmp)  # this run's control dir, and no other, is in it
     inventory = ssh_inventory(tmp_path / "hosts.ini", sshd, sshd.known_hosts)
     h = harness(tmp_path, "ssh_echo.yml", inventory=inventory)
     outcome = h.run()
     assert outcome.status == "ok", (outcome, h.log.text)
     assert outcome.last_line == "ssh-ok-dr-db-1"
     assert [t["status"] for t in h.tasks()] == ["ok", "ok"]
-    assert _survivors("bcdrill-ans-") == ""  # ControlPersist masters of the run are stopped
+    assert _survivors(f"{own_tmp}/bcdrill-ans-") == ""  # this run's ControlPersist masters are stopped
+    shutil.rmtree(own_tmp, ignore_errors=True)
 
 
 def test_playbook_over_ssh_refuses_a_wrong_host_key(tmp_path: Path, sshd: SshdServer) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import re
 import secrets
 import select
 import signal
@@ -56,6 +57,9 @@ class ProcessResult:
     output: str = ""  # merged output, only when capture=True (at most CAPTURE_LIMIT characters)
 
 
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # what str.splitlines splits at
+
+
 class _Output:
     """Incremental decoding and line splitting of the merged output."""
 
@@ -63,15 +67,20 @@ class _Output:
         self._log = log
         self._capture = capture
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._partial = ""
+        self._partial: list[str] = []  # the start of a line not ended yet, in pieces (joined once)
         self._chunks: list[str] = []
         self._size = 0
         self.last_line: str | None = None
 
     def feed(self, data: bytes, final: bool = False) -> None:
-        text = self._partial + self._decoder.decode(data, final=final)
+        new = self._decoder.decode(data, final=final)
+        if not final and not _LINE_BREAK.search(new):  # a long line goes on: no rescan of its start
+            if new:
+                self._partial.append(new)
+            return
+        text = "".join([*self._partial, new])
         lines = text.splitlines(keepends=True)
-        self._partial = lines.pop() if lines and not final and not lines[-1].endswith("\n") else ""
+        self._partial = [lines.pop()] if lines and not final and not lines[-1].endswith("\n") else []
         for line in lines:
             self._emit(line if line.endswith("\n") else line + "\n")
 

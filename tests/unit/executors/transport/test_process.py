@@ -126,3 +126,16 @@ def test_timeout_also_stops_children_that_left_the_process_group(tmp_path: Path)
     escaped = [int(line) for line in pids.read_text().split()]
     assert len(escaped) == 2
     assert [pid for pid in escaped if _alive(pid)] == []
+
+
+def test_a_long_line_in_many_chunks_is_one_line_and_lines_split_as_before() -> None:
+    from bcdrill.executors.transport.process import _Output
+
+    sink = Sink()
+    out = _Output(sink, capture=True)
+    for _ in range(2000):  # 2000 reads of one line that has not ended: kept in pieces, joined once
+        out.feed(b"x" * 100)
+    out.feed(b"\r\nnext\rthird\n", final=False)
+    out.feed(b"tail", final=True)
+    assert sink.lines == ["x" * 200_000 + "\r\n", "next\n", "third\n", "tail\n"]
+    assert out.last_line == "tail"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from bcdrill.common.redact import Redactor  # noqa: E402
-from bcdrill.executors.transport.process import run_process  # noqa: E402
-from bcdrill.run.rundir import StepLog  # noqa: E402
+from bcdrill.common.redact import Redactor
+from bcdrill.executors.transport.process import run_process
+from bcdrill.run.rundir import StepLog
 
 
 def one_line(megabytes: int, work: Path) -> float:
@@ -29,7 +29,8 @@ def one_line(megabytes: int, work: Path) -> float:
     result = run_process(command, log=log, deadline=None, cancel=threading.Event())
     elapsed = time.perf_counter() - start
     log.close()
-    assert result.exit_code == 0 and result.last_line is not None and len(result.last_line) == megabytes * 1_000_000
+    assert result.exit_code == 0 and result.last_line is not None
+    assert len(result.last_line) == megabytes * 1_000_000
     return elapsed
 
 
@@ -39,7 +40,8 @@ def main() -> None:
     small = statistics.median(one_line(5, work) for _ in range(3))
     big = statistics.median(one_line(40, work) for _ in range(3))
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"one 5 MB line {small:.3f} s, one 40 MB line {big:.3f} s: ratio {big / small:.1f} (linear: about 8)")
+    ratio = big / small
+    print(f"one 5 MB line {small:.3f} s, one 40 MB line {big:.3f} s: ratio {ratio:.1f} (linear: about 8)")
 
 
 if __name__ == "__main__":

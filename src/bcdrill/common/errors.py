@@ -44,3 +44,10 @@ class UsageError(DrillError):
 
 class RunDirError(DrillError):
     """A run directory is missing, locked, or cannot be resumed as asked."""
+
+
+class JournalWriteError(DrillError):
+    """The journal cannot be written (a full disk, an I/O error): the run stops as interrupted (exit
+    3); the journal keeps every whole line, so the run can be resumed once the cause is gone."""
+
+    exit_code = 3

@@ -11,6 +11,7 @@ once cost about one sync, not ten queued behind one lock.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
 
-from bcdrill.common.errors import RunDirError
+from bcdrill.common.errors import JournalWriteError, RunDirError
 from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import parse_ts, utc_ts
 from bcdrill.record.events import Record, decode
@@ -65,6 +66,7 @@ class Journal:
         self._t_base = t
         self._mono_base = time.monotonic()
         self._lock = threading.Lock()
+        self._broken: str | None = None  # why the journal can no longer be written
         self._durable = threading.Condition()
         self._synced = seq - 1  # every line up to this seq is on disk
         self._syncing = False
@@ -117,7 +119,8 @@ class Journal:
         """Mask, chain, write and fsync one line; return the record exactly as read back later.
 
         A payload key equal to an envelope key (seq, ts, t, event, prev, hash) is a bug:
-        ValueError. A write or sync failure raises OSError and leaves the chain unchanged.
+        ValueError. A write that fails (a full disk) is cut back off the file, so the journal keeps
+        only whole lines, and raises JournalWriteError; so does every later append.
         """
         clash = ENVELOPE.intersection(payload)
         if clash:
@@ -126,15 +129,38 @@ class Journal:
         with self._lock:
             if self._fd is None:
                 raise ValueError(f"{self.path}: the journal is closed")
+            if self._broken is not None:
+                raise JournalWriteError(self._broken)
             body = {"seq": self._seq, "ts": utc_ts(), "t": self.now_t(), "event": event, **masked}
             body["prev"] = self._prev
             record, data = _encode(body)
-            _write_all(self._fd, data)
+            self._write_line(data)
             self._seq += 1
             self._prev = record["hash"]
             fd = self._fd
-        self._wait_durable(fd, record["seq"])
+        try:
+            self._wait_durable(fd, record["seq"])
+        except OSError as exc:
+            raise self._break(exc) from None
         return cast(Record, record)  # the writers are ours; `read_journal` checks what it reads
+
+    def _write_line(self, data: bytes) -> None:
+        """Write one whole line or nothing (called under the lock)."""
+        assert self._fd is not None
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            _write_all(self._fd, data)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, end)  # the part written: gone, the last whole line stays last
+            raise self._break(exc) from None
+
+    def _break(self, exc: OSError) -> JournalWriteError:
+        self._broken = (
+            f"{self.path}: cannot write the journal ({exc.strerror or exc}) — the run stops here; every "
+            f"whole line is kept: free the space (or fix the disk), then `drill resume {self.path.parent}`"
+        )
+        return JournalWriteError(self._broken)
 
     def _wait_durable(self, fd: int, seq: int) -> None:
         """Return once line `seq` is synced: by this thread or by a sync started after it was written."""

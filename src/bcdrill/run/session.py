@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from bcdrill.common.errors import JournalWriteError
 from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors.base import Resources, RunOptions
@@ -72,7 +73,11 @@ class Session:
     # ---- journal and listeners ------------------------------------------------------------------
 
     def emit(self, event: str, /, **payload: Any) -> Record:
-        record = self.journal.append(event, **payload)
+        try:
+            record = self.journal.append(event, **payload)
+        except JournalWriteError:
+            self.interrupt("the journal cannot be written")  # nothing more may happen unrecorded
+            raise
         self.tell(record)
         return record
 

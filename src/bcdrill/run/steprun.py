@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bcdrill.common.errors import JournalWriteError
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors import get_executor
 from bcdrill.executors.base import Outcome, StepContext
@@ -47,6 +48,8 @@ class StepRunner:
         """Every attempt of `step`; the final status. A bug is logged to drill.log, never silent."""
         try:
             return self._run(step, rollback)
+        except JournalWriteError:  # the run stops; the CLI says why once
+            return "interrupted"
         except Exception as exc:
             self.s.log_error(f"internal error in step {step.id}")
             print(

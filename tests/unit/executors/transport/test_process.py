@@ -137,5 +137,5 @@ def test_a_long_line_in_many_chunks_is_one_line_and_lines_split_as_before() -> N
         out.feed(b"x" * 100)
     out.feed(b"\r\nnext\rthird\n", final=False)
     out.feed(b"tail", final=True)
-    assert sink.lines == ["x" * 200_000 + "\r\n", "next\n", "third\n", "tail\n"]
+    assert sink.lines == ["x" * 200_000 + "\r\n", "next\r\n", "third\n", "tail\n"]  # as splitlines
     assert out.last_line == "tail"

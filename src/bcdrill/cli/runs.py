@@ -6,11 +6,13 @@ as `drill report` does."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bcdrill.cli.common import EXIT_OK, parse_vars, with_warnings
+from bcdrill.cli.common import EXIT_ABORTED, EXIT_OK, parse_vars, with_warnings
 from bcdrill.common.errors import UsageError
 
 if TYPE_CHECKING:
@@ -59,14 +61,52 @@ def report_run(result: RunResult, lang: str) -> int:
     cannot be written leaves the run's outcome as it is: `drill report` can make it later."""
     from bcdrill.render import DEFAULT_FORMATS, write_reports
 
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     try:
         write_reports(result.run_dir, list(DEFAULT_FORMATS), lang=lang, events=result.events)
+    except KeyboardInterrupt:  # SIGINT or SIGTERM: the journal is whole, the reports can be made later
+        sys.stderr.write(
+            f"drill: interrupted while writing the reports — make them with `drill report {result.run_dir}` "
+            f"or `drill resume {result.run_dir}`\n"
+        )
+        return EXIT_ABORTED
     except Exception as exc:  # the journal is complete; reports can be re-made with `drill report`
         sys.stderr.write(
             f"drill: warning: reports not written ({type(exc).__name__}: {exc}); "
             f"make them with `drill report {result.run_dir}`\n"
         )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return result.exit_code
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def reports_of_finished_run(run_dir: Path, lang: str) -> int | None:
+    """For `drill resume` of a run that ended but whose reports were never written (interrupted while
+    writing them): write them and return the run's exit code; None when there is something to resume."""
+    from bcdrill.record.journal import read_journal
+    from bcdrill.render import DEFAULT_FORMATS, FILENAMES, write_reports
+    from bcdrill.verdicts.summary import run_status
+
+    journal = run_dir / "journal.jsonl"
+    if not journal.is_file():
+        return None
+    events = read_journal(journal)
+    status, code, _ = run_status(events)
+    missing = [fmt for fmt in DEFAULT_FORMATS if not (run_dir / FILENAMES[fmt]).exists()]
+    if status != "complete" or code is None or not missing:
+        return None
+    for path in write_reports(run_dir, list(DEFAULT_FORMATS), lang=lang, events=events):
+        print(path)
+    return code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -89,6 +129,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     if args.mark_done and not args.by:
         raise UsageError("--mark-done needs --by NAME — the person who checked the step's effect")
+    finished = reports_of_finished_run(Path(args.run_dir), args.lang)
+    if finished is not None:
+        return finished
     request = request_of(
         args,
         rerun=tuple(args.rerun or ()),

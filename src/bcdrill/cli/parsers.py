@@ -187,6 +187,12 @@ def _build_output_parsers(sub: Any) -> None:
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--pubkey", metavar="KEY", help="Ed25519 public key that signed the journal head")
+    p.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="the journal head you kept elsewhere (printed by the run, in summary.json): it must be in the "
+        "journal, so lines cut off the end are found even when summary.json was edited to match",
+    )
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("export", help="pack a run into an evidence bundle with SHA256SUMS")

@@ -125,13 +125,19 @@ def export_bundle(
     if output.resolve().is_relative_to(run_dir.resolve()):
         raise UsageError(f"-o {output}: write the bundle outside the run directory {run_dir}")
     head = _check_journal(run_dir)
-    signed = None
-    if sign_key is not None:
-        from bcdrill.record.signing import sign_head
-
-        signed = str(sign_head(run_dir, head, sign_key)["fingerprint"])
     if prepare is not None:
         prepare(run_dir)
+    signed = None
+    if sign_key is not None:  # after the reports exist: the signature covers every file an auditor reads
+        from bcdrill.record.digests import file_sha256
+        from bcdrill.record.signing import SIG_NAME, sign_head
+
+        files = {
+            p.relative_to(run_dir).as_posix(): file_sha256(p)
+            for p in bundle_files(run_dir)
+            if p.name != SIG_NAME
+        }
+        signed = str(sign_head(run_dir, head, sign_key, files)["fingerprint"])
     count = _write_zip(run_dir, output, _readme(run_dir, head, signed))
     how = f", journal head signed by {signed}" if signed else ""
     return f"{output}: {count} files with SHA256SUMS; journal head {head}{how}"

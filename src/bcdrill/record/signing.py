@@ -1,4 +1,12 @@
-"""Ed25519 signature of a journal head (`drill export --sign-key`, `drill verify --pubkey`).
+"""Ed25519 signature of a run (`drill export --sign-key`, `drill verify --pubkey`).
+
+Version 2 (written now) signs what an auditor reads, not only the journal: the message is
+`bcdrill run v2\n<head>\n` followed by one `<sha256>  <path>` line per file of the run directory
+(summary.json, the reports, scenario.yaml, logs, artifacts, ...; sorted by path), so a file changed
+after signing — even with SHA256SUMS recomputed to match — fails `drill verify --pubkey`. The
+signed file list is kept in journal.sig (`files`). Version 1 (earlier versions) signed the head only
+and is still verified as such.
+
 
 The signed message is `bcdrill journal head v1\\n<head>` where <head> is the hash of the
 journal's last line at signing time. The signature lives in `RUN_DIR/journal.sig` (JSON:
@@ -24,6 +32,14 @@ if TYPE_CHECKING:
 
 SIG_NAME = "journal.sig"
 MESSAGE_PREFIX = b"bcdrill journal head v1\n"
+MESSAGE_PREFIX_V2 = b"bcdrill run v2\n"
+
+
+def _message_v2(head: str, files: dict[str, str]) -> bytes:
+    lines = "".join(f"{digest}  {path}\n" for path, digest in sorted(files.items()))
+    return MESSAGE_PREFIX_V2 + head.encode("ascii") + b"\n" + lines.encode("utf-8")
+
+
 NEED = "signing needs the Python package 'cryptography': pip install cryptography"
 
 
@@ -93,15 +109,20 @@ def fingerprint(key: Ed25519PublicKey) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii").rstrip("=")
 
 
-def sign_head(run_dir: Path, head: str, key_path: Path) -> dict[str, Any]:
-    """Sign `head` with the private key; write and return RUN_DIR/journal.sig's content."""
+def sign_head(
+    run_dir: Path, head: str, key_path: Path, files: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Sign `head` and the digests of `files` (relative path -> SHA-256) with the private key; write and
+    return RUN_DIR/journal.sig's content."""
     key = load_private_key(key_path)
     public = key.public_key()
+    files = dict(files or {})
     record = {
-        "version": 1,
+        "version": 2,
         "algorithm": "ed25519",
         "head": head,
-        "signature": base64.b64encode(key.sign(MESSAGE_PREFIX + head.encode("ascii"))).decode("ascii"),
+        "files": files,
+        "signature": base64.b64encode(key.sign(_message_v2(head, files))).decode("ascii"),
         "fingerprint": fingerprint(public),
         "public_key": openssh_line(public),
         "ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -132,8 +153,33 @@ def verify_head_signature(run_dir: Path, head: str | None, pubkey: Path) -> tupl
     if not head or sig.get("head") != head:
         signed = str(sig.get("head") or "")[:12]
         return False, f"{SIG_NAME} signs head {signed}…, not the journal's head {(head or '')[:12]}…"
+    files = sig.get("files") if sig.get("version") == 2 else None
+    if isinstance(files, dict):
+        changed = _changed_files(run_dir, files)
+        if changed:
+            return (
+                False,
+                f"signed, but changed since: {', '.join(changed)} (the signature covers their digests)",
+            )
+        message = _message_v2(head, {str(k): str(v) for k, v in files.items()})
+    else:
+        message = MESSAGE_PREFIX + head.encode("ascii")
     try:
-        key.verify(base64.b64decode(str(sig.get("signature", ""))), MESSAGE_PREFIX + head.encode("ascii"))
+        key.verify(base64.b64decode(str(sig.get("signature", ""))), message)
     except (InvalidSignature, ValueError):
         return False, f"the signature in {SIG_NAME} was not made by the key {pubkey} ({fingerprint(key)})"
-    return True, f"head signed by {fingerprint(key)} at {sig.get('ts')}"
+    what = f"head and {len(files)} files" if isinstance(files, dict) else "head"
+    return True, f"{what} signed by {fingerprint(key)} at {sig.get('ts')}"
+
+
+def _changed_files(run_dir: Path, files: dict[str, Any]) -> list[str]:
+    from bcdrill.record.digests import file_sha256
+
+    changed = []
+    for rel, digest in sorted(files.items()):
+        path = run_dir / rel
+        if not path.is_file():
+            changed.append(f"{rel} (missing)")
+        elif file_sha256(path) != digest:
+            changed.append(rel)
+    return changed

@@ -15,7 +15,9 @@ from bcdrill.common.errors import RunDirError
 from bcdrill.record.digests import file_sha256 as _sha256
 
 
-def verify_run(run_dir: Path, *, pubkey: Path | None = None) -> tuple[bool, str]:
+def verify_run(
+    run_dir: Path, *, pubkey: Path | None = None, expect_head: str | None = None
+) -> tuple[bool, str]:
     """(ok, message) for the run directory; raises RunDirError if there is no journal."""
     from bcdrill.record.journal import verify_and_read
 
@@ -26,6 +28,10 @@ def verify_run(run_dir: Path, *, pubkey: Path | None = None) -> tuple[bool, str]
     if not result.ok:
         where = f"{journal}:{result.bad_line}" if result.bad_line else str(journal)
         return False, f"{where}: ALTERED: {result.message}"
+    if expect_head is not None:
+        kept = _expected_head(records, expect_head.strip().lower())
+        if kept is not None:
+            return False, f"{journal}: ALTERED: {kept}"
     finished = next((r["hash"] for r in reversed(records) if r.get("event") == "run.finished"), None)
     head = f"journal_head (the run.finished line) {finished}; " if finished else ""
     lines = [f"{journal}: intact: {result.lines} lines; {head}last line {result.head}"]
@@ -80,3 +86,13 @@ def sums_problems(run_dir: Path) -> list[tuple[str, str]]:
         elif _sha256(path) != digest:
             problems.append((rel, "differs from SHA256SUMS"))
     return problems
+
+
+def _expected_head(records: list[dict[str, Any]], head: str) -> str | None:
+    """Why the journal does not hold the head the auditor kept (None: it does)."""
+    if any(record["hash"] == head for record in records):
+        return None
+    return (
+        f"the head you kept ({head[:12]}…) is not in the journal: lines were cut off the end or replaced "
+        f"(the journal now ends at line {len(records)} with {records[-1]['hash'][:12] if records else '-'}…)"
+    )

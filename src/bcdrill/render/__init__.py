@@ -51,6 +51,7 @@ class Analysis:
     ) -> None:
         labels(lang)  # an unknown language is a UsageError, whatever the format
         self.events, self.lang, self.run_dir, self.previous = events, lang, run_dir, previous
+        self.previous_dirs: tuple[str, ...] = ()  # the run directories `previous` was read from
 
     @functools.cached_property
     def runs(self) -> list[StepRun]:
@@ -85,6 +86,7 @@ class Analysis:
 
         report = build_summary(self.events, evaluation=self.evaluation, runs=self.runs)
         report["report_lang"] = self.lang  # `drill note` re-renders the reports in the same language
+        report["report_previous"] = list(self.previous_dirs)  # `drill verify` re-renders them alike
         report["timeline"] = [_step_json(run) for run in self.runs]
         return report
 
@@ -206,6 +208,7 @@ def write_reports(
     if events is None:  # the runner passes the records it already has
         events = read_journal(run_dir / JOURNAL_NAME)
     analysis = Analysis(events, lang, run_dir=str(run_dir), previous=_read_previous(previous))
+    analysis.previous_dirs = tuple(str(Path(p).absolute()) for p in previous)
     written = []
     with no_gc():
         for fmt, path in _targets(run_dir, formats, output).items():
@@ -231,3 +234,42 @@ def refresh_reports(run_dir: Path) -> None:
             json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("report_lang") or "en"
         )
     write_reports(run_dir, present or ["json"], lang=lang)
+
+
+def check_reports(run_dir: Path) -> list[tuple[str, str]]:
+    """The reports of a run that differ from a re-rendering of its journal: (file, why).
+
+    Reports are a pure function of the journal (in the language and with the earlier drills they were
+    made with, which summary.json records), so an edit of summary.json, report.md, report.html or
+    junit.xml after the run is found without any signature."""
+    from bcdrill.record.journal import JOURNAL_NAME, read_journal
+
+    present = {fmt: run_dir / FILENAMES[fmt] for fmt in ("json", "md", "html", "junit")}
+    present = {fmt: path for fmt, path in present.items() if path.is_file()}
+    if not present:
+        return []
+    lang, previous = "en", []
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+        summary = json.loads((run_dir / FILENAMES["json"]).read_text(encoding="utf-8"))
+        lang = summary.get("report_lang") if summary.get("report_lang") in ("en", "zh") else "en"
+        previous = [Path(p) for p in summary.get("report_previous") or []]
+    missing = [p for p in previous if not (p / JOURNAL_NAME).is_file()]
+    analysis = Analysis(
+        read_journal(run_dir / JOURNAL_NAME),
+        lang,
+        run_dir=str(run_dir),
+        previous=_read_previous([p for p in previous if p not in missing]),
+    )
+    analysis.previous_dirs = tuple(str(p) for p in previous)
+    problems = []
+    with no_gc():
+        for fmt, path in present.items():
+            if fmt in ("md", "html") and missing:
+                continue  # made with an earlier drill that is not here: cannot be re-made
+            expected = analysis.render(fmt)
+            data = expected.encode("utf-8") if isinstance(expected, str) else expected
+            if path.read_bytes() != data:
+                problems.append(
+                    (path.name, "differs from what the journal makes (edited after it was written)")
+                )
+    return problems

@@ -79,8 +79,9 @@ def write_ack(
         raise UsageError("--by NAME is required: the person who verified the step")
     if "/" in step or step.startswith("."):
         raise UsageError(f"{step!r} is not a step id")
-    attempt = _check_ackable(run_dir, step)
-    taken = _taken_by(run_dir, step, attempt)
+    attempt, since = _check_ackable(run_dir, step)
+    _drop_stale(run_dir, step, since)
+    taken = _taken_by(run_dir, step, attempt, since)
     if taken:
         raise UsageError(
             f"step {step!r} (attempt {attempt}) was already acknowledged {taken} — yours was not recorded"
@@ -89,7 +90,7 @@ def write_ack(
     record = {"step": step, "attempt": attempt, "by": by, "result": result, "note": note, "ts": utc_ts()}
     if not _create_exclusive(path, record):
         raise UsageError(
-            f"step {step!r} was acknowledged {_taken_by(run_dir, step, attempt) or 'by someone else'} "
+            f"step {step!r} was acknowledged {_taken_by(run_dir, step, attempt, since) or 'by someone else'} "
             "at the same moment — yours was not recorded"
         )
     return path
@@ -114,14 +115,24 @@ def _create_exclusive(path: Path, obj: dict[str, Any]) -> bool:
             os.unlink(tmp)
 
 
-def _taken_by(run_dir: Path, step: str, attempt: int) -> str | None:
-    """'by NAME (pass) at TS' when an acknowledgement of this attempt is pending or was taken."""
+def _taken_by(run_dir: Path, step: str, attempt: int, since: str) -> str | None:
+    """'by NAME (pass) at TS' when an acknowledgement of this attempt, given after it started, is
+    pending or was taken by the runner (an older one is ignored by the runner, so it does not count)."""
     for path in (ack_path(run_dir, step), Path(run_dir) / "acks" / "used" / f"{step}.{attempt}.json"):
         with contextlib.suppress(OSError, ValueError, AttributeError):
             obj = json.loads(path.read_text(encoding="utf-8"))
-            if path.parent.name == "used" or obj.get("attempt") in (None, attempt):
+            if str(obj.get("ts", "")) >= since:
                 return f"by {obj.get('by')} ({obj.get('result')}) at {obj.get('ts')}"
     return None
+
+
+def _drop_stale(run_dir: Path, step: str, since: str) -> None:
+    """A pending ack given before the waiting attempt started is ignored by the runner: remove it so a
+    valid one can take its place."""
+    path = ack_path(run_dir, step)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        if str(json.loads(path.read_text(encoding="utf-8")).get("ts", "")) < since:
+            path.unlink()
 
 
 def _journal_records(run_dir: Path) -> list[dict[str, Any]]:
@@ -136,12 +147,12 @@ def _journal_records(run_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _check_ackable(run_dir: Path, step: str) -> int:
-    """The attempt of manual step `step` that waits now (UsageError if none does)."""
+def _check_ackable(run_dir: Path, step: str) -> tuple[int, str]:
+    """The attempt of manual step `step` that waits now and when it started (UsageError if none waits)."""
     records = _journal_records(run_dir)
     snapshot = records[0].get("snapshot") if records and records[0].get("event") == "run.started" else None
     if not isinstance(snapshot, dict):
-        return _current_attempt(records, step)  # no scenario snapshot to check against
+        return _current_attempt(records, step), ""  # no scenario snapshot to check against
     kinds = {
         str(s.get("id")): s.get("kind")
         for s in [*(snapshot.get("steps") or []), *(snapshot.get("rollback") or [])]
@@ -158,17 +169,18 @@ def _check_ackable(run_dir: Path, step: str) -> int:
         raise UsageError(
             f"step {step!r} is a {kind} step, not a manual one — only manual steps are acknowledged"
         )
-    waiting, attempt, finished = False, 0, None
+    waiting, attempt, finished, since = False, 0, None, ""
     for rec in records:  # the last word counts: a resumed run may start a finished step again
         if rec.get("step") != step:
             continue
         if rec.get("event") == "step.started":
             waiting, attempt, finished = True, int(rec.get("attempt") or attempt + 1), None
+            since = str(rec.get("ts") or "")
         elif rec.get("event") == "step.finished":
             waiting = False
             finished = rec.get("status") if rec.get("final") else None
     if waiting:
-        return attempt
+        return attempt, since
     if finished is not None:
         raise UsageError(f"step {step!r} already finished ({finished}) — there is nothing to acknowledge")
     raise UsageError(

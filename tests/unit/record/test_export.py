@@ -108,7 +108,7 @@ def test_signature_good_wrong_key_and_altered_head(run_dir: Path, tmp_path: Path
     sig = json.loads((out / "journal.sig").read_text(encoding="utf-8"))
     assert sig["algorithm"] == "ed25519" and sig["fingerprint"].startswith("SHA256:")
     ok, message = verify_run(out, pubkey=pub)
-    assert ok and "head signed by" in message
+    assert ok and "head and 15 files signed by" in message
     ok, message = verify_run(out, pubkey=other)
     assert not ok and "was not made by the key" in message
     add_note(out, text="added after signing", kind="observation")  # a new head, in the bundle
@@ -144,3 +144,27 @@ def test_bad_keys_and_outputs_are_usage_errors(run_dir: Path, tmp_path: Path) ->
         export_bundle(run_dir, tmp_path / "b.tar")
     with pytest.raises(UsageError, match="outside the run directory"):
         export_bundle(run_dir, run_dir / "b.zip")
+
+
+def test_the_signature_covers_what_an_auditor_reads(run_dir: Path, tmp_path: Path) -> None:
+    """Editing summary.json (or a report) in a signed bundle and recomputing SHA256SUMS still fails."""
+    import hashlib
+
+    key, pub = _keys(tmp_path, "signer")
+    export_bundle(run_dir, tmp_path / "s.zip", sign_key=key, prepare=write_missing_reports)
+    out = _extract(tmp_path / "s.zip", tmp_path / "x")
+    summary = out / "summary.json"
+    summary.write_text(
+        summary.read_text(encoding="utf-8").replace('"failed"', '"complete"'), encoding="utf-8"
+    )
+    report = out / "report.md"
+    report.write_text(report.read_text(encoding="utf-8") + "\nAll targets met.\n", encoding="utf-8")
+    sums = out / "SHA256SUMS"
+    lines = []
+    for line in sums.read_text(encoding="utf-8").splitlines():  # the forger recomputes the sums too
+        _digest, rel = line.split("  ", 1)
+        lines.append(f"{hashlib.sha256((out / rel).read_bytes()).hexdigest()}  {rel}")
+    sums.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _sha256sum_c(out).returncode == 0  # the forged sums check out
+    ok, message = verify_run(out, pubkey=pub)
+    assert not ok and "changed since: report.md, summary.json" in message, message

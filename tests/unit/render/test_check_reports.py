@@ -1,0 +1,56 @@
+"""`drill verify` on an unsigned run: edited reports and summary.json are found (they are what the
+journal makes), and a head kept elsewhere catches lines cut off the end even with a matching summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from journal_fixtures import log_text, reference_events, write_lines
+
+from bcdrill.cli.main import main
+from bcdrill.render import check_reports, write_reports
+from bcdrill.run.inbox import add_note
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    (tmp_path / "logs").mkdir()
+    events = reference_events()
+    for ev in events:
+        if ev.get("event") == "step.finished" and ev.get("log"):
+            (tmp_path / ev["log"]).write_text(log_text(ev["step"]), encoding="utf-8")
+    write_lines(tmp_path / "journal.jsonl", events)
+    write_reports(tmp_path, ["json", "md", "html", "junit"], lang="zh")
+    return tmp_path
+
+
+def test_untouched_reports_are_what_the_journal_makes(run_dir: Path) -> None:
+    assert check_reports(run_dir) == []
+
+
+@pytest.mark.parametrize("name", ["summary.json", "report.md", "report.html", "junit.xml"])
+def test_an_edited_report_is_found(run_dir: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = run_dir / name
+    path.write_bytes(path.read_bytes().replace(b"1", b"0", 1))
+    assert [n for n, _ in check_reports(run_dir)] == [name]
+    assert main(["verify", str(run_dir)]) == 1
+    assert f"{name}: ALTERED: differs from what the journal makes" in capsys.readouterr().err
+
+
+def test_a_kept_head_catches_notes_cut_off_with_a_forged_summary(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_note(run_dir, text="the DR DNS TTL was too long", kind="finding")
+    write_reports(run_dir, ["json", "md", "html", "junit"], lang="zh")
+    kept = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["journal_tail"]
+    assert main(["verify", str(run_dir), "--expect-head", kept]) == 0
+    # the forger removes the note and makes every file agree again
+    lines = (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (run_dir / "journal.jsonl").write_text("".join(lines[:-1]), encoding="utf-8")
+    write_reports(run_dir, ["json", "md", "html", "junit"], lang="zh")
+    capsys.readouterr()
+    assert main(["verify", str(run_dir)]) == 0  # without an outside anchor this cannot be seen
+    assert main(["verify", str(run_dir), "--expect-head", kept]) == 1
+    assert "the head you kept" in capsys.readouterr().err

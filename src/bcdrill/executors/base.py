@@ -31,6 +31,7 @@ class Outcome:
     last_line: str | None = None  # last non-empty output line (used by `rpo_of`)
     observed: Mapping[str, Any] = field(default_factory=dict)
     data_timestamp: str | float | None = None  # newest data at DR (ISO-8601 or epoch), for RPO
+    survivors: tuple[tuple[int, str], ...] = ()  # (pid, command) the step left running when it ended
 
     @property
     def ok(self) -> bool:
@@ -161,3 +162,20 @@ class Executor(Protocol[A]):
 def not_executed(description: str) -> Outcome:
     """The dry-run outcome of an action that would change something."""
     return Outcome("ok", f"dry run: not executed: {description}")
+
+
+def run_key(run_dir: Path) -> str:
+    """A short, stable name of a run directory (for process tags)."""
+    import hashlib
+
+    return hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest()[:16]
+
+
+def step_tag_prefix(run_dir: Path, step_id: str) -> str:
+    """What the tag of every process of `step_id` in this run starts with (resume looks for it)."""
+    return f"{run_key(run_dir)}/{step_id}/"
+
+
+def process_tag(ctx: StepContext) -> str:
+    """The tag of the processes this attempt starts: `<run>/<step>/<attempt>`."""
+    return f"{step_tag_prefix(ctx.run_dir, ctx.step.id)}{ctx.attempt}"

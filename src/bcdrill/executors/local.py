@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bcdrill.executors.base import Executor, Outcome, StepContext, not_executed
+from bcdrill.executors.base import Executor, Outcome, StepContext, not_executed, process_tag
 from bcdrill.executors.transport.process import ProcessResult, run_process
 from bcdrill.scenario.model import RunAction
 
@@ -30,7 +30,7 @@ def outcome_of(result: ProcessResult, ctx: StepContext) -> Outcome:
         return Outcome("cancelled", "cancelled; process group killed", None, result.last_line)
     code = result.exit_code
     if code == 0:
-        return Outcome("ok", "exit code 0", 0, result.last_line)
+        return Outcome("ok", "exit code 0", 0, result.last_line, survivors=result.survivors)
     tail = f": {result.last_line}" if result.last_line else ""
     return Outcome("failed", f"exit code {code}{tail}", code, result.last_line)
 
@@ -43,6 +43,7 @@ def run_local(action: RunAction, ctx: StepContext) -> Outcome:
         cancel=ctx.cancel,
         cwd=resolve_cwd(action.cwd, ctx),
         env=action.env,
+        tag=process_tag(ctx),
     )
     return outcome_of(result, ctx)
 

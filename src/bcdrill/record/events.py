@@ -13,7 +13,11 @@ step.started       step, attempt, kind, action (rendered, secrets masked), rollb
 step.finished      step, attempt, status (ok|failed|timeout|skipped|cancelled|interrupted), duration
                    (seconds, monotonic), exit_code, detail, log (relative path or null), log_sha256,
                    started_t (the `t` of this attempt's start), final (bool: no further attempt follows),
-                   rollback (bool), polls (number of `until` polls, when polled)
+                   rollback (bool), polls (number of `until` polls, when polled), survivors (list of
+                   {pid, cmd}: processes the step left running when it ended ok, e.g. `nohup server &`)
+step.orphans       step, attempt, found (list of {pid, cmd}), waited (seconds), ended (pids that ended
+                   while `drill resume` waited), killed (pids it killed): processes of an attempt a
+                   killed runner left running, handled by `drill resume` before anything else
 manual.acknowledged  step, by, result (pass|fail), note, via (terminal|ack-file|auto|mark-done),
                    given_ts (ack files: when `drill ack` was typed)
 ansible.task       step, host, task, status, start, end, duration (Ansible's own times), play, action
@@ -47,6 +51,7 @@ NOTE: Final = "note"
 RUN_INTERRUPTED: Final = "run.interrupted"
 RUN_RESUMED: Final = "run.resumed"
 RUN_FINISHED: Final = "run.finished"
+STEP_ORPHANS: Final = "step.orphans"
 
 StepStatus = Literal["ok", "failed", "timeout", "skipped", "cancelled", "interrupted"]
 STEP_STATUSES: tuple[StepStatus, ...] = get_args(StepStatus)
@@ -120,6 +125,7 @@ class StepFinished(_StepFinished, total=False):
     final: bool
     rollback: bool
     polls: int
+    survivors: list[dict[str, Any]]
 
 
 class _ManualAcknowledged(_Envelope):
@@ -213,6 +219,19 @@ class RunResumed(_Envelope, total=False):
     dry_run: bool
 
 
+class _StepOrphans(_Envelope):
+    event: Literal["step.orphans"]
+    step: str
+    attempt: int
+
+
+class StepOrphans(_StepOrphans, total=False):
+    found: list[dict[str, Any]]
+    waited: float
+    ended: list[int]
+    killed: list[int]
+
+
 class _RunFinished(_Envelope):
     event: Literal["run.finished"]
     status: str
@@ -236,6 +255,7 @@ Record = (
     | RunInterrupted
     | RunResumed
     | RunFinished
+    | StepOrphans
 )
 """A journal line as read back: narrow it by `record["event"]` to reach its fields."""
 
@@ -252,6 +272,7 @@ TYPES: dict[str, type[Any]] = {
     RUN_INTERRUPTED: RunInterrupted,
     RUN_RESUMED: RunResumed,
     RUN_FINISHED: RunFinished,
+    STEP_ORPHANS: StepOrphans,
 }
 REQUIRED: dict[str, frozenset[str]] = {name: frozenset(cls.__required_keys__) for name, cls in TYPES.items()}
 

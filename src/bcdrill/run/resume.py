@@ -38,6 +38,7 @@ from bcdrill.record.events import (
 )
 from bcdrill.record.journal import Journal, read_journal
 from bcdrill.run.lock import RunLock
+from bcdrill.run.orphans import settle_orphans
 from bcdrill.run.request import RunRequest, RunResult
 from bcdrill.run.rundir import JOURNAL, SCENARIO, is_run_dir
 from bcdrill.run.scheduler import DISABLED, FAILED
@@ -174,8 +175,10 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
                 raise RunDirError(f"{run_dir}: the run is complete — nothing to resume")
             scn = _load(run_dir, past, request.cli_vars)
             check_safety(scn, request.options, scn.name)  # production was confirmed when the run started
-            decision = decide(scn, past, request.rerun, request.mark_done)
             redactor = Redactor(scn.secrets)
+            in_flight = {sid: rec for sid, rec in past.open.items() if not rec.get("rollback")}
+            settle_orphans(run_dir, scn, in_flight, run_dir / JOURNAL, redactor, request.rerun)
+            decision = decide(scn, past, request.rerun, request.mark_done)
             journal = Journal.reopen(run_dir / JOURNAL, redactor=redactor)
             session = Session(
                 scn, run_dir, journal, options=request.options, listeners=request.listeners, redactor=redactor

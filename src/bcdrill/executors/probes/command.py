@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.executors.base import Outcome, StepContext, process_tag
 from bcdrill.executors.transport.process import run_process
 from bcdrill.scenario.model import CommandProbe
 
@@ -25,7 +25,14 @@ def expectation_failure(
 
 
 def probe_command(probe: CommandProbe, ctx: StepContext) -> Outcome:
-    result = run_process(probe.command, log=ctx.log, deadline=ctx.deadline, cancel=ctx.cancel, capture=True)
+    result = run_process(
+        probe.command,
+        log=ctx.log,
+        deadline=ctx.deadline,
+        cancel=ctx.cancel,
+        capture=True,
+        tag=process_tag(ctx),
+    )
     if result.status == "timeout":
         return Outcome("timeout", "check command timed out; process group killed", None, result.last_line)
     if result.status == "cancelled":

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bcdrill.executors.transport.proctree import find_processes, signal_all, terminate
+from bcdrill.executors.transport.proctree import command_line, find_processes, signal_all, terminate
 
 POLL_CANCEL = 0.05  # seconds between looks at the cancel event
 GRACE = 2.0  # seconds between SIGTERM and SIGKILL of the process group
@@ -55,6 +55,7 @@ class ProcessResult:
     exit_code: int | None  # None when killed by us
     last_line: str | None  # last non-empty output line
     output: str = ""  # merged output, only when capture=True (at most CAPTURE_LIMIT characters)
+    survivors: tuple[tuple[int, str], ...] = ()  # (pid, command line) still running after an exit
 
 
 _LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # what str.splitlines splits at
@@ -125,9 +126,14 @@ def run_process(
     env: Mapping[str, str] | None = None,
     capture: bool = False,
     grace: float = GRACE,
+    tag: str | None = None,
 ) -> ProcessResult:
-    """Run `command` to completion, deadline (a time.monotonic() value) or cancel."""
-    tag = secrets.token_hex(16)
+    """Run `command` to completion, deadline (a time.monotonic() value) or cancel.
+
+    Every process it starts carries `MARKER=<tag>` in its environment (`tag`, made unique here, starts
+    with what the caller gives: see `executors.base.process_tag`), so that a timeout finds those that
+    left the process group, and `drill resume` finds those a killed runner left behind."""
+    tag = f"{tag}/{secrets.token_hex(4)}" if tag else secrets.token_hex(16)
     try:
         proc = _spawn(command, cwd, env, tag)
     except OSError as exc:
@@ -140,7 +146,29 @@ def run_process(
         if proc.stdout is not None:
             proc.stdout.close()
     code = proc.returncode if status == "exited" else None
-    return ProcessResult(status, code, out.last_line, out.text if capture else "")
+    survivors = _survivors(proc.pid, tag) if status == "exited" else ()
+    return ProcessResult(status, code, out.last_line, out.text if capture else "", survivors)
+
+
+def _survivors(pgid: int, tag: str) -> tuple[tuple[int, str], ...]:
+    """Processes the command left running after it exited (`nohup server &`): allowed, and listed.
+    The full look through /proc is paid only when the command's process group is still there."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return ()
+    found = find_processes(env=f"{MARKER}={tag}", pgid=pgid)  # the group too: one in execve shows no env
+    return tuple((pid, _settled_command(pid)) for pid in sorted(found))
+
+
+def _settled_command(pid: int) -> str:
+    """The command line of a process that may be in the middle of execve() (then briefly empty)."""
+    for _ in range(20):
+        cmd = command_line(pid)
+        if cmd:
+            return cmd
+        time.sleep(0.005)
+    return "?"
 
 
 def _supervise(

@@ -17,21 +17,42 @@ from collections.abc import Iterable, Mapping
 GRACE = 1.0  # seconds between SIGTERM and SIGKILL
 
 
-def find_processes(*, env: str | None = None, cmdline_part: str | None = None) -> set[int]:
-    """Pids whose environment holds the `NAME=value` entry `env` (or whose command line contains
-    `cmdline_part`), plus all their descendants by parent pid. Never this process."""
+def command_line(pid: int) -> str:
+    """The command line of `pid` as one string ("" when it is gone)."""
+    try:
+        return _read(pid, "cmdline").replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def find_processes(
+    *,
+    env: str | None = None,
+    cmdline_part: str | None = None,
+    env_prefix: str | None = None,
+    pgid: int | None = None,
+) -> set[int]:
+    """Pids whose environment holds the `NAME=value` entry `env` (or an entry starting with
+    `env_prefix`, or whose command line contains `cmdline_part`, or that are in process group
+    `pgid`), plus all their descendants by parent pid. Never this process."""
     parents: dict[int, int] = {}
     roots: set[int] = set()
     needle_env = f"\0{env}\0".encode() if env else None
+    needle_prefix = f"\0{env_prefix}".encode() if env_prefix else None
     needle_cmd = cmdline_part.encode() if cmdline_part else None
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         pid = int(entry.name)
         with contextlib.suppress(OSError, ValueError, IndexError):
-            parents[pid] = _ppid(pid)
-            if needle_env and needle_env in b"\0" + _read(pid, "environ") + b"\0":
+            stat = _read(pid, "stat").rsplit(b")", 1)[1].split()
+            parents[pid] = int(stat[1])
+            if pgid is not None and int(stat[2]) == pgid and stat[0] not in (b"Z", b"X"):
                 roots.add(pid)
+            if needle_env or needle_prefix:
+                environ = b"\0" + _read(pid, "environ") + b"\0"
+                if (needle_env and needle_env in environ) or (needle_prefix and needle_prefix in environ):
+                    roots.add(pid)
             if needle_cmd and needle_cmd in _read(pid, "cmdline"):
                 roots.add(pid)
     return _with_descendants(roots, parents) - {os.getpid()}
@@ -40,10 +61,6 @@ def find_processes(*, env: str | None = None, cmdline_part: str | None = None) -
 def _read(pid: int, name: str) -> bytes:
     with open(f"/proc/{pid}/{name}", "rb") as fh:
         return fh.read()
-
-
-def _ppid(pid: int) -> int:
-    return int(_read(pid, "stat").rsplit(b")", 1)[1].split()[1])
 
 
 def _with_descendants(roots: set[int], parents: Mapping[int, int]) -> set[int]:

@@ -26,8 +26,8 @@ system.recovered   system, step, rto (seconds since T0)
 system.rpo         system, step, rpo (seconds), data_timestamp (UTC ISO-8601)
 note               kind (finding|action|observation|evaluation), text, owner, due, by, id
 run.interrupted    reason, in_flight (list of step ids)
-run.resumed        argv, rerun (list), mark_done (list of {step, by}), dropped_partial_line, auto_ack,
-                   interactive, dry_run (the options of this resume)
+run.resumed        user, host, argv, rerun (list), mark_done (list of {step, by}), dropped_partial_line,
+                   auto_ack, interactive, dry_run (the options of this resume)
 run.finished       status (complete|failed|aborted|interrupted), exit_code
 """
 
@@ -210,6 +210,8 @@ class RunInterrupted(_Envelope, total=False):
 
 class RunResumed(_Envelope, total=False):
     event: Literal["run.resumed"]
+    user: str
+    host: str
     argv: list[str]
     rerun: list[str]
     mark_done: list[dict[str, Any]]

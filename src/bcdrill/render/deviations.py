@@ -1,9 +1,11 @@
 """Deviations from the plan, with a severity, and the planned schedule they are measured against.
 
 Severity rule (shown in the report, documented in docs/report.md):
-- high:   a step with `on_failure: abort` failed or timed out; an RTO target missed or not achieved;
+- high:   the drill aborted, ran its rollback, or its runner stopped without a trace (killed);
+          a step with `on_failure: abort` failed or timed out; an RTO target missed or not achieved;
           an RPO target missed.
-- medium: a step with `on_failure: continue` failed or timed out; a step cancelled, interrupted,
+- medium: the drill was interrupted or resumed, or processes of a stopped runner still ran;
+          a step with `on_failure: continue` failed or timed out; a step cancelled, interrupted,
           or skipped / never run while the scenario wanted it; an RPO target left unmeasured.
 - low:    a failure with `on_failure: ignore`; a step that needed retries; a late step (took more
           than 1.5 × its `expect` and at least 10 s more); a step skipped by its `when` condition.
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bcdrill.record.events import Record, first_run_started
+from bcdrill.verdicts.history import History
 from bcdrill.verdicts.rto import Evaluation
 from bcdrill.verdicts.timeline import FAILED_STATUSES, StepRun
 
@@ -133,9 +136,44 @@ def target_deviations(evaluation: Evaluation) -> list[Deviation]:
     return out
 
 
+_RUN_KINDS = {  # episode -> (deviation label, severity)
+    "aborted": ("d_run_aborted", "high"),
+    "rollback": ("d_run_rollback", "high"),
+    "crashed": ("d_run_crashed", "high"),
+    "interrupted": ("d_run_interrupted", "medium"),
+    "orphans": ("d_run_orphans", "medium"),
+    "resumed": ("d_run_resumed", "medium"),
+}
+
+
+def run_deviations(history: History) -> list[Deviation]:
+    """One row per run-level episode: the drill itself departed from the plan."""
+    out = []
+    for e in history.episodes:
+        kind, severity = _RUN_KINDS[e.kind]
+        detail = "; ".join(f"{k}: {_text(v)}" for k, v in e.detail.items())
+        out.append(Deviation("run", e.ts, (kind,), severity, detail))
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(_text(v) for v in value) if value else "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
 def all_deviations(
-    runs: list[StepRun], specs: Mapping[str, Mapping[str, Any]], evaluation: Evaluation, *, finished: bool
+    runs: list[StepRun],
+    specs: Mapping[str, Mapping[str, Any]],
+    evaluation: Evaluation,
+    *,
+    finished: bool,
+    history: History | None = None,
 ) -> list[Deviation]:
     """Target deviations then step deviations, each sorted by severity (stable)."""
     found = target_deviations(evaluation) + step_deviations(runs, specs, finished=finished)
+    if history is not None:
+        found = run_deviations(history) + found
     return sorted(found, key=lambda d: SEVERITIES.index(d.severity))

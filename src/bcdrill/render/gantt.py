@@ -15,7 +15,7 @@ drawn one bar per phase (with a note saying so).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -45,6 +45,7 @@ class Row:
     planned: tuple[float, float] | None = None
     fails: tuple[float, ...] = ()
     marks: tuple[str, ...] = ()  # systems recovered by this step
+    segments: tuple[tuple[float, float, str], ...] = ()  # one bar per attempt: (start, end, status)
 
 
 def clip(text: str, width: int = LABEL_CHARS) -> str:
@@ -98,7 +99,17 @@ def _step_row(run: StepRun, planned: tuple[float, float] | None, marks: tuple[st
         begin = planned[0] if start is None else start
         expected = (begin, begin + planned[1] - planned[0])
     first, second = wrap(run.title)
+    segments = tuple(
+        (
+            a.started_t,
+            a.finished_t if a.finished_t is not None else a.started_t,
+            a.status or run.status or "running",
+        )
+        for a in run.attempts
+        if a.started_t is not None
+    )
     return Row(
+        segments=segments,
         label=first,
         label2=second,
         tooltip=tip,
@@ -225,10 +236,13 @@ def _row_svg(row: Row, y: float, scale: Scale) -> list[str]:
         out.append(f'<rect class="bar planned" x="{x1}" y="{y + 2}" width="{max(x2 - x1, 1.5)}" height="4"/>')
         if row.planned[1] > scale.hi:
             out.append(f'<text class="more" x="{x2 + 1}" y="{y + 7}">▸</text>')
-    if row.start is not None and row.end is not None:
-        x1, x2 = scale.x(row.start), scale.x(row.end)
+    bars = row.segments or (
+        ((row.start, row.end, row.status),) if row.start is not None and row.end is not None else ()
+    )
+    for start, end, status in bars:  # one bar per attempt: a gap between attempts is drawn as a gap
+        x1, x2 = scale.x(start), scale.x(end)
         out.append(
-            f'<rect class="bar actual {escape(row.status)}" x="{x1}" y="{y + 7}" '
+            f'<rect class="bar actual {escape(status)}" x="{x1}" y="{y + 7}" '
             f'width="{max(x2 - x1, 2.0)}" height="{ROW_H - 9}">{tip}</rect>'
         )
     for t in row.fails:
@@ -243,7 +257,12 @@ def _row_svg(row: Row, y: float, scale: Scale) -> list[str]:
 
 
 def _chart(
-    rows: list[Row], scale: Scale, lines: list[tuple[float, str, str]], clock: Clock, title: str
+    rows: list[Row],
+    scale: Scale,
+    lines: list[tuple[float, str, str]],
+    clock: Clock,
+    title: str,
+    gaps: Sequence[tuple[float, float, str]] = (),
 ) -> str:
     height = HEAD_H + len(rows) * ROW_H + 6
     parts = [
@@ -257,6 +276,12 @@ def _chart(
         if i % 2 and not row.group:
             parts.append(f'<rect class="stripe" x="0" y="{y}" width="{WIDTH}" height="{ROW_H}"/>')
         parts += _row_svg(row, y, scale)
+    for start, end, label in gaps:  # the run was stopped: nothing ran in between
+        x1, x2 = scale.x(start), scale.x(end)
+        parts.append(
+            f'<rect class="gap" x="{x1}" y="{HEAD_H - 4}" width="{max(x2 - x1, 1.0)}" height="{height}"/>'
+        )
+        parts.append(f'<text class="gap-label" x="{x1 + 2}" y="{HEAD_H - 6}">{escape(label)}</text>')
     for t, label, cls in lines:
         x = scale.x(t)
         parts.append(f'<line class="{cls}" x1="{x}" y1="{HEAD_H - 4}" x2="{x}" y2="{height}"/>')
@@ -271,8 +296,10 @@ def gantt(
     evaluation: Evaluation,
     clock: Clock,
     L: Mapping[str, str],
+    gaps: Sequence[tuple[float, float]] = (),
 ) -> dict[str, Any]:
-    """{charts: [svg, ...], aggregated, beyond: [targets past the chart's end], bars: n}."""
+    """{charts: [svg, ...], aggregated, beyond: [targets past the chart's end], bars: n}. `gaps`: spans in
+    which the run was stopped (shaded)."""
     rows, aggregated = build_rows(runs, plan, evaluation, L)
     if not rows:
         return {"charts": [], "aggregated": False, "beyond": [], "bars": 0}
@@ -281,7 +308,14 @@ def gantt(
     scale = Scale(lo, hi)
     per_chart = -(-len(rows) // -(-len(rows) // ROWS_PER_CHART))  # balanced: no tiny last chart
     charts = [
-        _chart(rows[i : i + per_chart], scale, lines, clock, f"{L['gantt']} {i // per_chart + 1}")
+        _chart(
+            rows[i : i + per_chart],
+            scale,
+            lines,
+            clock,
+            f"{L['gantt']} {i // per_chart + 1}",
+            [(a, b, L["gap_label"]) for a, b in gaps if b > a],
+        )
         for i in range(0, len(rows), per_chart)
     ]
     bars = sum(1 for r in rows if not r.group and r.start is not None)

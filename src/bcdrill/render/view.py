@@ -7,7 +7,7 @@ sections follow CONTEXT.md's audit checklist (identity … annexes and integrity
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -19,6 +19,7 @@ from bcdrill.render.clock import Clock, dur, margin, utc_text
 from bcdrill.render.deviations import Deviation, all_deviations, planned_schedule, step_specs
 from bcdrill.render.i18n import labels
 from bcdrill.render.phrases import localize
+from bcdrill.verdicts.history import History, run_history
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
 from bcdrill.verdicts.summary import build_summary
 from bcdrill.verdicts.timeline import Ack, StepRun, step_runs
@@ -151,15 +152,52 @@ def _note_rows(
     return rows
 
 
+def _status_text(status: str, history: History, L: Mapping[str, str]) -> str:
+    """`complete after 2 resume(s) (aborted 1×, ...)`: a stopped and resumed run never reads as untroubled."""
+    text = L.get("r_" + status, status)
+    if history.resumes:
+        text += " " + L["after_resumes"].format(n=history.resumes)
+    counts = [
+        f"{L['ep_' + k]} {history.count(k)}×"
+        for k in ("aborted", "interrupted", "crashed")
+        if history.count(k)
+    ]
+    return text + (f" ({', '.join(counts)})" if counts else "")
+
+
+def _run_events(history: History, clock: Clock, L: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "when": clock.full(e.ts),
+            "what": L["ep_" + e.kind],
+            "kind": e.kind,
+            "detail": "; ".join(f"{k}: {_plain(v)}" for k, v in e.detail.items()),
+        }
+        for e in history.episodes
+    ]
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(_plain(v) for v in value) if value else "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
 def _deviation_row(
-    d: Deviation, L: Mapping[str, str], expect: float | None, detail: str | None = None
+    d: Deviation,
+    L: Mapping[str, str],
+    expect: float | None,
+    detail: str | None = None,
+    when: Callable[[str | None], str | None] | None = None,
 ) -> dict[str, Any]:
     what = ", ".join(L[k] for k in d.kinds)
     if "d_late" in d.kinds and expect:
         what += f" ({L['expect']} {dur(expect)})"
     return {
         "ref": d.ref,
-        "title": d.title,
+        "title": f"{L['run_level']} ({when(d.title)})" if d.ref == "run" and when else d.title,
         "what": what,
         "severity": L["sev_" + d.severity],
         "severity_class": d.severity,
@@ -335,7 +373,8 @@ def build_view(
     teams = snap.get("teams") or {}
     rows = [_step_row(run, clock, L, plan.get(run.id), teams) for run in table_order(runs, snap)]
     finished = summary["status"] != "running"
-    devs = all_deviations(runs, specs, evaluation, finished=finished)
+    history = run_history(events)
+    devs = all_deviations(runs, specs, evaluation, finished=finished, history=history)
     ok = summary["status"] == "complete" and summary["exit_code"] in (0, None) and evaluation.all_met
     where = run_dir or "RUN_DIR"
     titles = {r.id: r.title for r in runs}
@@ -355,7 +394,7 @@ def build_view(
         "t0_utc": utc_text(evaluation.t0_ts),
         "t0_step": evaluation.t0_step,
         "t0_step_title": titles.get(evaluation.t0_step or "", evaluation.t0_step),
-        "status": L.get("r_" + summary["status"], summary["status"]),
+        "status": _status_text(summary["status"], history, L),
         "status_class": summary["status"],
         "exit_code": summary["exit_code"],
         "all_ok": ok,
@@ -365,6 +404,7 @@ def build_view(
         "systems": [_system_row(s, clock, L, titles) for s in evaluation.systems.values()],
         "steps": rows,
         "acks": _ack_rows(runs, clock, L),
+        "run_events": _run_events(history, clock, L),
         "deviations": [
             _deviation_row(
                 d,
@@ -373,9 +413,11 @@ def build_view(
                 target_detail(evaluation.systems[d.ref], L, clock, by_id, scenario_steps)
                 if d.ref in evaluation.systems and any(k.startswith(("d_rto", "d_rpo")) for k in d.kinds)
                 else None,
+                clock.full,
             )
             for d in devs
         ],
+        "resumes": history.resumes,
         "ack_counts": ack_counts,
         "evaluation": _evaluation(events, evaluation, devs, summary, clock, L, ack_counts["auto"]),
         "corrective": _corrective(events, previous or [], clock, L, where),
@@ -391,5 +433,5 @@ def build_view(
     if with_gantt:
         from bcdrill.render.gantt import gantt
 
-        view["gantt"] = gantt(runs, plan, evaluation, clock, L)
+        view["gantt"] = gantt(runs, plan, evaluation, clock, L, gaps=history.gaps)
     return view

@@ -17,6 +17,7 @@ T0 and the systems already recovered come from the journal; `t` continues its sc
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +161,7 @@ def _load(run_dir: Path, past: Past, cli_vars: Mapping[str, str]) -> Scenario:
 def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
     """Continue an interrupted, aborted or crashed run in place. Closes `request.listeners`."""
     from bcdrill.record.journal import set_aside_partial_tail
-    from bcdrill.run.runner import check_safety, drive
+    from bcdrill.run.runner import check_safety, drive, user_name
 
     run_dir = Path(run_dir).absolute()
     try:
@@ -188,6 +189,8 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
                 session.tell(past.started)  # listeners learn the scenario again (targets, steps)
                 session.emit(
                     "run.resumed",
+                    user=user_name(),
+                    host=socket.gethostname(),
                     argv=list(request.argv),
                     auto_ack=request.options.auto_ack,
                     interactive=request.options.interactive,

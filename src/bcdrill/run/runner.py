@@ -97,7 +97,7 @@ def _started_payload(scn: Scenario, path: Path, request: RunRequest) -> dict[str
         "scenario_path": str(Path(scn.path).absolute()),
         "tool_version": __version__,
         "host": socket.gethostname(),
-        "user": _user(),
+        "user": user_name(),
         "argv": list(request.argv),
         "environment": scn.environment,
         "dry_run": options.dry_run,
@@ -112,7 +112,7 @@ def _started_payload(scn: Scenario, path: Path, request: RunRequest) -> dict[str
     }
 
 
-def _user() -> str:
+def user_name() -> str:
     try:
         return getpass.getuser()
     except Exception:

@@ -21,6 +21,7 @@ from bcdrill.record.events import (
     Record,
     first_run_started,
 )
+from bcdrill.verdicts.history import history_json, run_history
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
 from bcdrill.verdicts.timeline import StepRun, step_runs
 
@@ -106,4 +107,8 @@ def build_summary(
     }
     if rollback:
         summary["rollback"] = step_counts(rollback)
+    history = run_history(events)
+    summary["status_detail"] = history.status_detail(status)  # `complete after 2 resumes (aborted 1×)`
+    summary["resumes"] = history.resumes
+    summary["history"] = history_json(history)
     return summary

@@ -15,6 +15,7 @@ import sys
 import threading
 from typing import TextIO
 
+from bcdrill.common import terminal
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors.base import Confirmation, Executor, Outcome, StepContext
 from bcdrill.scenario.model import ManualAction
@@ -87,25 +88,52 @@ def _read_line(ctx: StepContext, stream: TextIO) -> str | Outcome:
             return stream.readline().strip()
 
 
-def _ask(ctx: StepContext, question: str, stream: TextIO, out: TextIO) -> str | Outcome:
+def _ask(ctx: StepContext, heading: str, question: str, stream: TextIO, out: TextIO) -> str | Outcome:
+    """One answer; while waiting, a line printed by another step is followed by the question again."""
     out.write(question)
     out.flush()
-    return _read_line(ctx, stream)
+    terminal.asking(f"{heading}{question}", out)
+    try:
+        return _read_line(ctx, stream)
+    finally:
+        terminal.asking(None)
 
 
 def _prompt(action: ManualAction, ctx: StepContext, stream: TextIO, out: TextIO) -> Outcome:
-    out.write(f"\n[{ctx.step.id}] {action.prompt}\n")
+    heading = f"\n[{ctx.step.id}] {action.prompt}\n"
+    out.write(heading)
     answer: str | Outcome = ""
     while not isinstance(answer, Outcome) and answer not in ("p", "pass", "f", "fail"):
-        answer = _ask(ctx, "  result — pass or fail [p/f]: ", stream, out)
+        if answer:
+            out.write(f"  '{answer}' is not an answer: type p (pass) or f (fail)\n")
+        answer = _ask(ctx, heading, "  result — pass or fail [p/f]: ", stream, out)
     if isinstance(answer, Outcome):
         return answer
-    name: str | Outcome = ""
-    while isinstance(name, str) and not name:
-        name = _ask(ctx, "  your name: ", stream, out)
+    result = "pass" if answer.startswith("p") else "fail"
+    name = _required(
+        ctx, heading, "  your name: ", "a name is required: who confirms this step?", stream, out
+    )
     if isinstance(name, Outcome):
         return name
-    return _record(ctx, name, "pass" if answer.startswith("p") else "fail", None, "terminal")
+    if result == "fail":
+        note = _required(
+            ctx, heading, "  what failed (a note is required): ", "describe the failure", stream, out
+        )
+    else:
+        note = _ask(ctx, heading, "  note (optional, Enter to skip): ", stream, out)
+    if isinstance(note, Outcome):
+        return note
+    return _record(ctx, name, result, note or None, "terminal")
+
+
+def _required(
+    ctx: StepContext, heading: str, question: str, why: str, stream: TextIO, out: TextIO
+) -> str | Outcome:
+    answer = _ask(ctx, heading, question, stream, out)
+    while isinstance(answer, str) and not answer:
+        out.write(f"  {why}\n")
+        answer = _ask(ctx, heading, question, stream, out)
+    return answer
 
 
 def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from bcdrill.common import terminal
 from bcdrill.common.duration import format_duration
 from bcdrill.record.events import (
     RUN_FINISHED,
@@ -53,6 +54,7 @@ class TerminalListener:
         if line is not None:
             self.stream.write(f"{_clock(record)} {line}\n")
             self.stream.flush()
+            terminal.reprompt()  # a question someone is answering is not buried by this line
 
     def _line(self, r: Record) -> str | None:
         if r["event"] == STEP_STARTED:

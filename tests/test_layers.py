@@ -52,23 +52,34 @@ def layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def imports(path: Path) -> Iterator[tuple[str, int, bool]]:
-    """(imported bcdrill module, line, runs at import or call time: not TYPE_CHECKING-only)."""
+def imports(path: Path, module: str = "") -> Iterator[tuple[str, int, bool]]:
+    """(imported bcdrill module, line, runs at import or call time: not TYPE_CHECKING-only), once
+    per module and line. `module` (the importing module's name) resolves relative imports."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     typing_only: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             typing_only.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    seen: set[tuple[str, int, bool]] = set()
     for node in ast.walk(tree):
         runs = id(node) not in typing_only
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("bcdrill"):
-                    yield alias.name, node.lineno, runs
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bcdrill"):
-            for alias in node.names:  # `from bcdrill.x import y`: y may be a module of its own
-                sub = f"{node.module}.{alias.name}"
-                yield (sub if _is_module(sub) else node.module), node.lineno, runs
+        for target in _targets(node, module, package=path.name == "__init__.py"):
+            if target.startswith("bcdrill") and (target, node.lineno, runs) not in seen:
+                seen.add((target, node.lineno, runs))
+                yield target, node.lineno, runs
+
+
+def _targets(node: ast.AST, module: str, *, package: bool) -> Iterator[str]:
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+    elif isinstance(node, ast.ImportFrom):
+        base = node.module or ""
+        if node.level:  # `from . import x`, `from ..run import y`: relative to the importing module
+            parts = module.split(".")[: len(module.split(".")) - node.level + (1 if package else 0)]
+            base = ".".join([*parts, base] if base else parts)
+        for alias in node.names:  # `from bcdrill.x import y`: y may be a module of its own
+            sub = f"{base}.{alias.name}"
+            yield sub if _is_module(sub) else base
 
 
 def _is_module(dotted: str) -> bool:
@@ -77,7 +88,7 @@ def _is_module(dotted: str) -> bool:
 
 
 def graph() -> dict[str, list[tuple[str, int, bool]]]:
-    return {module_name(p): list(imports(p)) for p in sorted(PACKAGE.rglob("*.py"))}
+    return {module_name(p): list(imports(p, module_name(p))) for p in sorted(PACKAGE.rglob("*.py"))}
 
 
 def layer_violations(edges: dict[str, list[tuple[str, int, bool]]]) -> list[str]:
@@ -117,11 +128,13 @@ def cycles(edges: dict[str, list[tuple[str, int, bool]]]) -> list[str]:
 
 
 def test_layers_import_only_what_they_may() -> None:
-    assert layer_violations(graph()) == []
+    found = layer_violations(graph())
+    assert not found, f"{len(found)} forbidden import(s):\n" + "\n".join(found)
 
 
 def test_no_import_cycles() -> None:
-    assert cycles(graph()) == []
+    found = cycles(graph())
+    assert not found, f"{len(found)} import cycle(s):\n" + "\n".join(found)
 
 
 def test_every_package_states_its_rule() -> None:
@@ -137,15 +150,23 @@ def test_every_package_states_its_rule() -> None:
     [
         ("from bcdrill.run.session import Session\n", "executors/ must not import run/"),
         ("def f():\n    from bcdrill.record import journal\n", "executors/ must not import record/"),
+        ("from ..run import session\n", "executors/ must not import run/"),
+        ("from ..record.journal import utc_ts\n", "executors/ must not import record/"),
+        ("if TYPE_CHECKING:\n    import bcdrill.run.session\n", "executors/ must not import run/"),
     ],
 )
 def test_the_check_catches_a_forbidden_import(tmp_path: Path, source: str, expected: str) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text(source)
-    edges = {"bcdrill.executors.bad": list(imports(bad))}
+    edges = {"bcdrill.executors.bad": list(imports(bad, "bcdrill.executors.bad"))}
     assert any(expected in v for v in layer_violations(edges))
 
 
 def test_the_check_catches_a_cycle() -> None:
     edges = {"bcdrill.a": [("bcdrill.b", 1, True)], "bcdrill.b": [("bcdrill.a", 3, True)]}
     assert cycles(edges) == ["bcdrill.a -> bcdrill.b -> bcdrill.a"]
+
+
+def test_an_import_only_for_type_checking_makes_no_cycle() -> None:
+    edges = {"bcdrill.a": [("bcdrill.b", 1, True)], "bcdrill.b": [("bcdrill.a", 3, False)]}
+    assert cycles(edges) == []

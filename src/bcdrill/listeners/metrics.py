@@ -41,13 +41,14 @@ from bcdrill.record.events import (
     Record,
     RunStarted,
     StepFinished,
+    StepStatus,
     SystemRecovered,
     SystemRpo,
 )
 
 log = logging.getLogger(__name__)
 
-_FLUSH_EVENTS = frozenset({"step.finished", "run.finished", "run.interrupted"})
+_FLUSH_EVENTS = frozenset({STEP_FINISHED, RUN_FINISHED, RUN_INTERRUPTED})
 _STATUSES = ("ok", "failed", "timeout", "skipped", "cancelled", "interrupted")
 PUSH_JOB = "bcdrill"
 
@@ -120,7 +121,7 @@ class MetricsListener:
         self._recovered: dict[str, float] = {}
         self._live: set[str] = set()
         self._rpo_seen: set[str] = set()
-        self._step_status: dict[str, str] = {}
+        self._step_status: dict[str, StepStatus] = {}
         self._server: Any = None
         if port is not None:
             try:

@@ -56,6 +56,8 @@ STEP_ORPHANS: Final = "step.orphans"
 StepStatus = Literal["ok", "failed", "timeout", "skipped", "cancelled", "interrupted"]
 STEP_STATUSES: tuple[StepStatus, ...] = get_args(StepStatus)
 FAILED_STATUSES: frozenset[StepStatus] = frozenset({"failed", "timeout", "cancelled", "interrupted"})
+RUN_ENDS: frozenset[str] = frozenset({RUN_FINISHED, RUN_INTERRUPTED, RUN_RESUMED})
+"""Events after which no step of the run before them is still running."""
 NOTE_KINDS = ("finding", "action", "observation", "evaluation")
 
 

@@ -26,7 +26,7 @@ from typing import Any, cast
 from bcdrill.common.errors import JournalWriteError, RunDirError
 from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import parse_ts, utc_ts
-from bcdrill.record.events import Record, decode
+from bcdrill.record.events import RUN_FINISHED, Record, decode
 
 GENESIS = "0" * 64
 ENVELOPE = frozenset({"seq", "ts", "t", "event", "prev", "hash"})
@@ -399,7 +399,7 @@ def _verify_lines(path: Path, lines: list[bytes]) -> tuple[Verification, list[di
         records.append(record)
     if not lines:
         return Verification(False, 0, None, None, f"{path}: the journal is empty"), records
-    finished = any(r["event"] == "run.finished" for r in records)
+    finished = any(r["event"] == RUN_FINISHED for r in records)
     note = "" if finished else " (the run has not finished)"
     return Verification(True, len(lines), prev, None, f"{len(lines)} lines verified{note}"), records
 
@@ -470,7 +470,7 @@ def _check_head(
         if not any(r["hash"] == head for r in records):
             text = f"{missing}, but its head {head[:12]}… is not in it (lines were cut off or replaced)"
             return Verification(False, n, result.head, n + 1, text)
-    elif claims and not any(r["event"] == "run.finished" for r in records):
+    elif claims and not any(r["event"] == RUN_FINISHED for r in records):
         text = f"{missing} without run.finished, but summary.json says the run finished (cut off)"
         return Verification(False, n, result.head, n + 1, text)
     return result

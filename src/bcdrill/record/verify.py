@@ -8,11 +8,13 @@ the journal head too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.record.digests import file_sha256 as _sha256
+from bcdrill.record.events import RUN_FINISHED, STEP_FINISHED
 
 
 def verify_run(
@@ -32,7 +34,7 @@ def verify_run(
         kept = _expected_head(records, expect_head.strip().lower())
         if kept is not None:
             return False, f"{journal}: ALTERED: {kept}"
-    finished = next((r["hash"] for r in reversed(records) if r.get("event") == "run.finished"), None)
+    finished = next((r["hash"] for r in reversed(records) if r["event"] == RUN_FINISHED), None)
     head = f"journal_head (the run.finished line) {finished}; " if finished else ""
     lines = [f"{journal}: intact: {result.lines} lines; {head}last line {result.head}"]
     if finished is None:
@@ -53,11 +55,12 @@ def verify_run(
     return True, "\n".join(lines)
 
 
-def log_problems(run_dir: Path, records: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Logs that differ from the digest the journal recorded last for them: (relative path, why)."""
+def log_problems(run_dir: Path, records: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Logs that differ from the digest the journal recorded last for them: (relative path, why).
+    `records` are the lines as verified, not decoded: verify reads lines it cannot interpret too."""
     recorded: dict[str, str] = {}
     for rec in records:
-        if rec.get("event") == "step.finished" and rec.get("log") and rec.get("log_sha256"):
+        if rec["event"] == STEP_FINISHED and rec.get("log") and rec.get("log_sha256"):
             recorded[str(rec["log"])] = str(rec["log_sha256"])
     problems = []
     for rel, digest in recorded.items():
@@ -88,7 +91,7 @@ def sums_problems(run_dir: Path) -> list[tuple[str, str]]:
     return problems
 
 
-def _expected_head(records: list[dict[str, Any]], head: str) -> str | None:
+def _expected_head(records: Sequence[Mapping[str, Any]], head: str) -> str | None:
     """Why the journal does not hold the head the auditor kept (None: it does)."""
     if any(record["hash"] == head for record in records):
         return None

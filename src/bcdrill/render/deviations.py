@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bcdrill.record.events import Record, first_run_started
+from bcdrill.record.events import FAILED_STATUSES, Record, first_run_started
 from bcdrill.verdicts.history import History
 from bcdrill.verdicts.rto import Evaluation
-from bcdrill.verdicts.timeline import FAILED_STATUSES, StepRun
+from bcdrill.verdicts.timeline import StepRun
 
 LATE_FACTOR = 1.5
 LATE_MIN_SECONDS = 10.0

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from bcdrill.record.events import FAILED_STATUSES
 from bcdrill.render.clock import Clock, dur
 from bcdrill.verdicts.rto import Evaluation
-from bcdrill.verdicts.timeline import FAILED_STATUSES, StepRun
+from bcdrill.verdicts.timeline import RunningStatus, ShownStatus, StepRun
 
 WIDTH, LABEL_W, RIGHT = 1000, 400, 16
 ROW_H, HEAD_H = 24, 36
@@ -41,11 +42,11 @@ class Row:
     group: bool = False
     start: float | None = None
     end: float | None = None
-    status: str = "not_run"
+    status: ShownStatus = "not_run"
     planned: tuple[float, float] | None = None
     fails: tuple[float, ...] = ()
     marks: tuple[str, ...] = ()  # systems recovered by this step
-    segments: tuple[tuple[float, float, str], ...] = ()  # one bar per attempt: (start, end, status)
+    segments: tuple[tuple[float, float, RunningStatus], ...] = ()  # one bar per attempt: (start, end, status)
 
 
 def clip(text: str, width: int = LABEL_CHARS) -> str:
@@ -126,7 +127,7 @@ def _phase_row(phase: str, runs: list[StepRun], L: Mapping[str, str]) -> Row:
     starts = [a.started_t for r in runs for a in r.attempts if a.started_t is not None]
     ends = [a.finished_t for r in runs for a in r.attempts if a.finished_t is not None]
     failed = sum(1 for r in runs if r.status in FAILED_STATUSES)
-    status = "failed" if failed else "ok" if all(r.status == "ok" for r in runs) else "skipped"
+    status: ShownStatus = "failed" if failed else "ok" if all(r.status == "ok" for r in runs) else "skipped"
     label = f"{phase} ({len(runs)} {L['g_steps']}, {failed} {L['s_failed']})"
     first, second = wrap(label)
     return Row(

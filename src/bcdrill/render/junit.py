@@ -12,14 +12,14 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from bcdrill.common.duration import format_duration
-from bcdrill.record.events import Record
+from bcdrill.record.events import Record, StepStatus
 from bcdrill.render.i18n import labels
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
 from bcdrill.verdicts.summary import build_summary
-from bcdrill.verdicts.timeline import StepRun, step_runs
+from bcdrill.verdicts.timeline import ShownStatus, StepRun, step_runs
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_ERRORS = ("timeout", "cancelled", "interrupted")
+_ERRORS: tuple[StepStatus, ...] = ("timeout", "cancelled", "interrupted")
 
 
 def _text(value: Any) -> str:
@@ -35,7 +35,7 @@ def _case(suite: ET.Element, classname: str, name: str, seconds: float | None) -
 def _step_case(suite: ET.Element, scenario: str, run: StepRun, L: dict[str, str]) -> str:
     name = run.id if run.title == run.id else f"{run.id}: {run.title}"
     case = _case(suite, f"{scenario}.{'rollback' if run.rollback else 'steps'}", name, run.duration)
-    status = run.status or "not_run"
+    status: ShownStatus = run.status or "not_run"
     message = f"{L.get('s_' + status, status)}" + (f": {run.detail}" if run.detail else "")
     if status == "failed":
         ET.SubElement(case, "failure", message=_text(message), type="failed").text = _text(run.detail)

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bcdrill.record.events import Record, first_run_started
+from bcdrill.record.events import NOTE, Record, first_run_started
 from bcdrill.render import actions, annex, sections
 from bcdrill.render.clock import Clock, dur, margin, utc_text
 from bcdrill.render.deviations import Deviation, all_deviations, planned_schedule, step_specs
@@ -22,7 +22,7 @@ from bcdrill.render.phrases import localize
 from bcdrill.verdicts.history import History, run_history
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
 from bcdrill.verdicts.summary import build_summary
-from bcdrill.verdicts.timeline import Ack, StepRun, step_runs
+from bcdrill.verdicts.timeline import Ack, RunningStatus, StepRun, step_runs
 
 DETAIL_MAX = 200  # characters of a step's detail shown in the step table (deviations show it all)
 
@@ -53,7 +53,7 @@ def _system_row(
     }
 
 
-def _status_label(status: str | None, L: Mapping[str, str]) -> str:
+def _status_label(status: RunningStatus | None, L: Mapping[str, str]) -> str:
     key = "s_" + (status or "not_run")
     return L.get(key, status or "")
 
@@ -135,7 +135,7 @@ def _note_rows(
     not (False), or both (None). `signed` is `by, when` without a dangling comma."""
     rows = []
     for ev in events:
-        if ev.get("event") != "note" or (kinds and ev.get("kind") not in kinds):
+        if ev["event"] != NOTE or (kinds and ev.get("kind") not in kinds):
             continue
         if closing is not None and bool(ev.get("closes")) != closing:
             continue

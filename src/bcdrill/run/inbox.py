@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.common.timestamps import utc_ts
-from bcdrill.record.events import Record
+from bcdrill.record.events import NOTE, RUN_STARTED, STEP_FINISHED, STEP_STARTED, Record
 from bcdrill.scenario.validator import did_you_mean
 
 AckResult = Literal["pass", "fail"]
@@ -150,7 +150,7 @@ def _journal_records(run_dir: Path) -> list[dict[str, Any]]:
 def _check_ackable(run_dir: Path, step: str) -> tuple[int, str]:
     """The attempt of manual step `step` that waits now and when it started (UsageError if none waits)."""
     records = _journal_records(run_dir)
-    snapshot = records[0].get("snapshot") if records and records[0].get("event") == "run.started" else None
+    snapshot = records[0].get("snapshot") if records and records[0].get("event") == RUN_STARTED else None
     if not isinstance(snapshot, dict):
         return _current_attempt(records, step), ""  # no scenario snapshot to check against
     kinds = {
@@ -173,10 +173,10 @@ def _check_ackable(run_dir: Path, step: str) -> tuple[int, str]:
     for rec in records:  # the last word counts: a resumed run may start a finished step again
         if rec.get("step") != step:
             continue
-        if rec.get("event") == "step.started":
+        if rec.get("event") == STEP_STARTED:
             waiting, attempt, finished = True, int(rec.get("attempt") or attempt + 1), None
             since = str(rec.get("ts") or "")
-        elif rec.get("event") == "step.finished":
+        elif rec.get("event") == STEP_FINISHED:
             waiting = False
             finished = rec.get("status") if rec.get("final") else None
     if waiting:
@@ -193,7 +193,7 @@ def _current_attempt(records: list[dict[str, Any]], step: str) -> int:
     started = [
         int(r.get("attempt") or 1)
         for r in records
-        if r.get("event") == "step.started" and r.get("step") == step
+        if r.get("event") == STEP_STARTED and r.get("step") == step
     ]
     return started[-1] if started else 1
 
@@ -292,7 +292,7 @@ def _check_note(run_dir: Path, kind: str, due: str | None, closes: str | None) -
         )
     if match["run"] is None:
         actions = sum(
-            1 for r in _journal_records(run_dir) if r.get("event") == "note" and r.get("kind") == "action"
+            1 for r in _journal_records(run_dir) if r.get("event") == NOTE and r.get("kind") == "action"
         )
         if int(match["n"]) > actions:
             raise UsageError(

@@ -25,9 +25,10 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from bcdrill.record.events import StepStatus
 from bcdrill.scenario.model import OnFailure
 
-FAILED = frozenset({"failed", "timeout"})
+FAILED: frozenset[StepStatus] = frozenset({"failed", "timeout"})  # what `on_failure` decides about
 NOT_STARTED_ABORT = "not started: drill aborted"
 DISABLED = "condition is false"
 
@@ -46,13 +47,13 @@ class Task:
 class Schedule:
     """The outcome: the final status of every task that ended, and how the run ended."""
 
-    statuses: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, StepStatus] = field(default_factory=dict)
     aborted: bool = False
     interrupted: bool = False
     pending: list[str] = field(default_factory=list)  # never started (interrupt only)
 
 
-RunFn = Callable[[str], str]
+RunFn = Callable[[str], StepStatus]
 SkipFn = Callable[[str, str], None]
 
 
@@ -83,7 +84,7 @@ class _Graph:
                 return f"needs {need} which {self.why.get(need, 'failed')}"
         return None
 
-    def finish(self, task: Task, status: str) -> None:
+    def finish(self, task: Task, status: StepStatus) -> None:
         if status == "ok" or (status in FAILED and task.on_failure == "ignore"):
             self.satisfied[task.id] = True
         else:
@@ -191,13 +192,13 @@ class _Scheduler:
         elif len(self.graph.ready) > 1:
             self.cond.notify(len(self.graph.ready) - 1)
 
-    def _call(self, tid: str) -> str:
+    def _call(self, tid: str) -> StepStatus:
         try:
             return self.run_fn(tid)
         except Exception:  # the step runner records its own failures; this is a bug guard
             return "failed"
 
-    def _finished(self, tid: str, status: str) -> None:
+    def _finished(self, tid: str, status: StepStatus) -> None:
         task = self.graph.tasks[tid]
         self.graph.finish(task, status)
         self.result.statuses[tid] = status

@@ -13,13 +13,15 @@ import dataclasses
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bcdrill.common.errors import JournalWriteError
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors import get_executor
 from bcdrill.executors.base import Outcome, StepContext
+from bcdrill.record.events import StepStatus
 from bcdrill.run.rundir import StepLog
+from bcdrill.run.scheduler import FAILED
 from bcdrill.run.session import Session
 from bcdrill.run.stepclock import record_clock_events, rpo_problem, rpo_systems
 from bcdrill.scenario.model import Step
@@ -44,7 +46,7 @@ class StepRunner:
             self._actions[step.id] = dataclasses.asdict(step.action)
         return self._actions[step.id]
 
-    def run(self, step: Step, *, rollback: bool = False) -> str:
+    def run(self, step: Step, *, rollback: bool = False) -> StepStatus:
         """Every attempt of `step`; the final status. A bug is logged to drill.log, never silent."""
         try:
             return self._run(step, rollback)
@@ -59,7 +61,7 @@ class StepRunner:
             )
             raise
 
-    def _run(self, step: Step, rollback: bool) -> str:
+    def _run(self, step: Step, rollback: bool) -> StepStatus:
         attempts = step.retries + 1
         for n in range(1, attempts + 1):
             status, _outcome = self._attempt(step, rollback, last=n == attempts)
@@ -70,7 +72,9 @@ class StepRunner:
                 return "interrupted"
         return "failed"  # not reached: the last attempt is always final
 
-    def _attempt(self, step: Step, rollback: bool, *, last: bool) -> tuple[str, Outcome]:
+    def _attempt(
+        self, step: Step, rollback: bool, *, last: bool
+    ) -> tuple[StepStatus | Literal["retry"], Outcome]:
         attempt = self.s.next_attempt(step.id)
         started_t = self.s.journal.now_t()
         try:
@@ -106,7 +110,7 @@ class StepRunner:
             )
             outcome, timing, polls = self._execute(step, attempt, log)
             status = self._status(step, outcome, timing)
-            if status[0] in ("failed", "timeout") and not last and not self.s.aborting.is_set():
+            if status[0] in FAILED and not last and not self.s.aborting.is_set():
                 self._finish(step, attempt, log, status, outcome, timing, polls, rollback, final=False)
                 return "retry", outcome
             self._finish(step, attempt, log, status, outcome, timing, polls, rollback, final=True)
@@ -162,7 +166,7 @@ class StepRunner:
             self.s.log_error(f"executor {step.kind} raised in step {step.id}")
             return Outcome("failed", f"internal error: {type(exc).__name__}: {exc}")
 
-    def _status(self, step: Step, outcome: Outcome, timing: Timing) -> tuple[str, str]:
+    def _status(self, step: Step, outcome: Outcome, timing: Timing) -> tuple[StepStatus, str]:
         if outcome.status == "cancelled" and self.s.interrupted:
             return "interrupted", f"interrupted ({self.s.interrupt_reason}): {outcome.detail}"
         if outcome.ok and rpo_systems(step, outcome):
@@ -178,7 +182,7 @@ class StepRunner:
         step: Step,
         attempt: int,
         log: StepLog,
-        status: tuple[str, str],
+        status: tuple[StepStatus, str],
         outcome: Outcome,
         timing: Timing,
         polls: int | None,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bcdrill.record.events import (
     MANUAL_ACK,
+    RUN_ENDS,
     RUN_STARTED,
     STEP_FINISHED,
     STEP_STARTED,
@@ -15,10 +16,13 @@ from bcdrill.record.events import (
     Record,
     StepFinished,
     StepStarted,
+    StepStatus,
 )
 
-FAILED_STATUSES = ("failed", "timeout", "cancelled", "interrupted")
-_RUN_ENDS = ("run.finished", "run.interrupted", "run.resumed")
+RunningStatus = StepStatus | Literal["running"]
+"""A step's status in the timeline: a journaled status, or `running` (started, not finished)."""
+ShownStatus = RunningStatus | Literal["not_run"]
+"""What a report shows for a step: `not_run` when it never ran."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Attempt:
     started_t: float | None
     finished_ts: str | None = None
     finished_t: float | None = None
-    status: str | None = None
+    status: StepStatus | None = None
     duration: float | None = None
     exit_code: int | None = None
     detail: str | None = None
@@ -56,7 +60,7 @@ class StepRun:
     systems: tuple[str, ...] = ()
     kind: str | None = None
     rollback: bool = False
-    status: str | None = None
+    status: RunningStatus | None = None
     exit_code: int | None = None
     detail: str | None = None
     log: str | None = None
@@ -176,7 +180,7 @@ def step_runs(events: Sequence[Record]) -> list[StepRun]:
         return found
 
     for ev in events:
-        if ev["event"] in _RUN_ENDS:
+        if ev["event"] in RUN_ENDS:
             for run in runs.values():
                 if run.status == "running":
                     run.status = "interrupted"

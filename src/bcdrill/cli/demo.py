@@ -24,7 +24,10 @@ def find_scenario(name: str = SCENARIO) -> Path:
     raise UsageError(f"cannot find scenarios/{name} — run `drill demo` from a bcdrill checkout")
 
 
-def run_demo(*, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path | None) -> int:
+def run_demo(
+    *, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path | None, console: Any = None
+) -> int:
+    """`console`: a ConsoleListener (`--console`): the web console serves the demo's run."""
     from bcdrill import lab
     from bcdrill.cli.runs import report_run
     from bcdrill.executors.base import RunOptions
@@ -45,7 +48,7 @@ def run_demo(*, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path |
     try:
         request = RunRequest(
             options=RunOptions(auto_ack=True),
-            listeners=[TerminalListener(sys.stderr)],
+            listeners=[TerminalListener(sys.stderr), *([console] if console is not None else [])],
             argv=tuple(sys.argv),
             cli_vars=cli_vars,
             run_dir=target,

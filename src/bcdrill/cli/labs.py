@@ -30,6 +30,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from bcdrill.cli.consoles import console_listener
     from bcdrill.cli.demo import run_demo
 
     return run_demo(
@@ -37,4 +38,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
         faults=args.fault or [],
         lang=args.lang,
         run_dir=Path(args.run_dir) if args.run_dir else None,
+        console=console_listener(args, show_links=True),
     )

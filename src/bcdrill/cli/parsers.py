@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from bcdrill import __version__
+from bcdrill.cli.consoles import add_console_parser, add_exposure_options
 from bcdrill.cli.labs import cmd_demo, cmd_lab
 from bcdrill.cli.records import cmd_export, cmd_report, cmd_verify
 from bcdrill.cli.runs import cmd_ack, cmd_note, cmd_resume, cmd_run
@@ -64,6 +65,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="write metrics to F for node_exporter's textfile collector (atomic)",
     )
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the reports")
+    p.add_argument(
+        "--console",
+        metavar="HOST:PORT",
+        help="serve the live web console of this run on HOST:PORT (e.g. 127.0.0.1:8470); docs/console.md",
+    )
+    add_exposure_options(p)
 
 
 def _build_run_parsers(sub: Any) -> None:
@@ -249,6 +256,14 @@ def _build_lab_parsers(sub: Any) -> None:
     p.add_argument("--run-dir", metavar="DIR", help="run directory (default runs/annual-drill/<UTC time>/)")
     p.add_argument("--fault", action="append", metavar="KIND=ARG", help="as for `drill lab up`")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.add_argument(
+        "--console",
+        nargs="?",
+        const="127.0.0.1:8470",
+        metavar="HOST:PORT",
+        help="serve the live web console during the demo (default 127.0.0.1:8470) and print the links",
+    )
+    add_exposure_options(p)
     p.set_defaults(func=cmd_demo)
 
 
@@ -279,4 +294,5 @@ def build_parser() -> argparse.ArgumentParser:
     _build_record_parsers(sub)
     _build_output_parsers(sub)
     _build_lab_parsers(sub)
+    add_console_parser(sub)
     return parser

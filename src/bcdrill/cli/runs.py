@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 def listeners_of(args: argparse.Namespace) -> list[Any]:
+    from bcdrill.cli.consoles import console_listener
     from bcdrill.listeners.terminal import TerminalListener
 
     listeners: list[Any] = [TerminalListener(sys.stderr)]
@@ -34,6 +35,9 @@ def listeners_of(args: argparse.Namespace) -> list[Any]:
         listeners.append(
             MetricsListener(textfile=textfile, port=args.metrics_port, pushgateway=args.pushgateway)
         )
+    console = console_listener(args)
+    if console is not None:
+        listeners.append(console)
     return listeners
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from bcdrill.scenario.model import Scenario, Step
 
-Status = Literal["ok", "failed", "timeout", "cancelled"]
+Status = Literal["ok", "failed", "timeout", "cancelled", "skipped"]  # skipped: a commander skipped it
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,14 @@ class Confirmation(Protocol):
     def note(self) -> str | None: ...
     @property
     def ts(self) -> str: ...
+    @property
+    def via(self) -> str: ...  # ack-file (`drill ack`) or console
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def client(self) -> str | None: ...
+    @property
+    def evidence(self) -> tuple[str, ...]: ...  # SHA-256 of evidence files given with it
 
 
 class Inbox(Protocol):

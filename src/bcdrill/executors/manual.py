@@ -3,7 +3,10 @@
 - `--auto-ack` (or a dry run): acknowledged at once by "auto" / "auto (dry run)".
 - In a terminal (`options.interactive`): the prompt is shown and the operator answers
   pass/fail and their name; an ack file dropped meanwhile by `drill ack` also counts.
-- Otherwise: wait for `RUN_DIR/acks/<step>.json` (`drill ack`), looked at every 200 ms.
+- Otherwise: wait for `RUN_DIR/acks/<step>.json` (`drill ack` or the web console), looked at
+  every 200 ms.
+An acknowledgement is pass, fail or not_tested (not a pass: the step fails, with the reason);
+a commander's skip (from the console) ends the step `skipped` and journals `commander.action`.
 The wait honours the step's deadline and the cancel event. Every acknowledgement is
 journalled as `manual.acknowledged`; a `fail` makes the step failed.
 """
@@ -13,7 +16,7 @@ from __future__ import annotations
 import select
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 from bcdrill.common import terminal
 from bcdrill.common.timestamps import utc_ts
@@ -24,14 +27,54 @@ POLL = 0.2  # seconds between looks for an ack file
 
 
 def _record(
-    ctx: StepContext, by: str, result: str, note: str | None, via: str, given: str | None = None
+    ctx: StepContext,
+    by: str,
+    result: str,
+    note: str | None,
+    via: str,
+    given: str | None = None,
+    **origin: Any,
 ) -> Outcome:
-    extra = {"given_ts": given} if given else {}  # when `drill ack` was typed (UTC)
+    extra = {"given_ts": given} if given else {}  # when `drill ack` was typed / the console was used (UTC)
+    extra.update({k: v for k, v in origin.items() if v})  # role, client, evidence (console)
     ctx.emit("manual.acknowledged", step=ctx.step.id, by=by, result=result, note=note, via=via, **extra)
     ctx.log.write(f"acknowledged {result} by {by} via {via}" + (f": {note}" if note else "") + "\n")
     if result == "pass":
         return Outcome("ok", f"confirmed by {by}")
+    if result == "not_tested":  # not a pass: the verification was not done
+        return Outcome("failed", f"not tested ({by})" + (f": {note}" if note else ""))
     return Outcome("failed", f"reported failed by {by}" + (f": {note}" if note else ""))
+
+
+def _record_ack(ctx: StepContext, ack: Confirmation) -> Outcome:
+    """An acknowledgement file (`drill ack` or the console), or a commander's skip."""
+    if ack.result == "skip":
+        ctx.emit(
+            "commander.action",
+            action="skip",
+            step=ctx.step.id,
+            by=ack.by,
+            role=ack.role,
+            reason=ack.note,
+            via=ack.via,
+            client=ack.client,
+            given_ts=ack.ts,
+        )
+        ctx.log.write(f"skipped by {ack.by} via {ack.via}: {ack.note}\n")
+        return Outcome(
+            "skipped", f"skipped by {ack.by}" + (f" ({ack.role})" if ack.role else "") + f": {ack.note}"
+        )
+    return _record(
+        ctx,
+        ack.by,
+        ack.result,
+        ack.note,
+        ack.via,
+        ack.ts,
+        role=ack.role,
+        client=ack.client,
+        evidence=list(ack.evidence),
+    )
 
 
 def _interrupted(ctx: StepContext) -> Outcome | None:
@@ -63,7 +106,7 @@ def _ack_or_stop(ctx: StepContext) -> Outcome | None:
     """What ends a wait: an ack file (`drill ack`), the cancel event or the deadline; None: keep waiting."""
     ack = _take_ack(ctx)
     if ack is not None:
-        return _record(ctx, ack.by, ack.result, ack.note, "ack-file", ack.ts)
+        return _record_ack(ctx, ack)
     return _interrupted(ctx)
 
 

@@ -14,12 +14,19 @@ step.finished      step, attempt, status (ok|failed|timeout|skipped|cancelled|in
                    (seconds, monotonic), exit_code, detail, log (relative path or null), log_sha256,
                    started_t (the `t` of this attempt's start), final (bool: no further attempt follows),
                    rollback (bool), polls (number of `until` polls, when polled), survivors (list of
-                   {pid, cmd}: processes the step left running when it ended ok, e.g. `nohup server &`)
+                   {pid, cmd}: processes the step left running when it ended ok, e.g. `nohup server &`),
+                   waived (true: a commander skipped the step in the console; its dependents go on)
 step.orphans       step, attempt, found (list of {pid, cmd}), waited (seconds), ended (pids that ended
                    while `drill resume` waited), killed (pids it killed): processes of an attempt a
                    killed runner left running, handled by `drill resume` before anything else
-manual.acknowledged  step, by, result (pass|fail), note, via (terminal|ack-file|auto|mark-done),
-                   given_ts (ack files: when `drill ack` was typed)
+manual.acknowledged  step, by, result (pass|fail|not_tested), note, via (terminal|ack-file|console|auto|
+                   mark-done), given_ts (ack files: when `drill ack` was typed or the console used),
+                   role, client (console: the participant's role and client address), evidence (list of
+                   SHA-256 of evidence files given with it)
+commander.action   action (hold|continue|skip|retry|mark_done), step (or null), by, role, reason, via
+                   (console), client, given_ts: a drill commander's decision taken in the console
+evidence.added     step, file (relative to the run directory), name (as uploaded), sha256, size, by,
+                   role, client, via, given_ts: an evidence file uploaded in the console
 ansible.task       step, host, task, status, start, end, duration (Ansible's own times), play, action
 clock.declared     step (or null when the run start is T0), t0 (`t` value), t0_ts
 system.recovered   system, step, rto (seconds since T0)
@@ -52,6 +59,8 @@ RUN_INTERRUPTED: Final = "run.interrupted"
 RUN_RESUMED: Final = "run.resumed"
 RUN_FINISHED: Final = "run.finished"
 STEP_ORPHANS: Final = "step.orphans"
+COMMANDER_ACTION: Final = "commander.action"
+EVIDENCE_ADDED: Final = "evidence.added"
 
 StepStatus = Literal["ok", "failed", "timeout", "skipped", "cancelled", "interrupted"]
 STEP_STATUSES: tuple[StepStatus, ...] = get_args(StepStatus)
@@ -128,6 +137,7 @@ class StepFinished(_StepFinished, total=False):
     rollback: bool
     polls: int
     survivors: list[dict[str, Any]]
+    waived: bool
 
 
 class _ManualAcknowledged(_Envelope):
@@ -139,6 +149,41 @@ class _ManualAcknowledged(_Envelope):
 
 class ManualAcknowledged(_ManualAcknowledged, total=False):
     note: str | None
+    via: str
+    given_ts: str
+    role: str | None
+    client: str | None
+    evidence: list[str]
+
+
+class _CommanderAction(_Envelope):
+    event: Literal["commander.action"]
+    action: str
+    by: str
+
+
+class CommanderAction(_CommanderAction, total=False):
+    step: str | None
+    role: str | None
+    reason: str | None
+    via: str
+    client: str | None
+    given_ts: str
+
+
+class _EvidenceAdded(_Envelope):
+    event: Literal["evidence.added"]
+    step: str
+    file: str
+    sha256: str
+
+
+class EvidenceAdded(_EvidenceAdded, total=False):
+    name: str
+    size: int
+    by: str
+    role: str | None
+    client: str | None
     via: str
     given_ts: str
 
@@ -260,6 +305,8 @@ Record = (
     | RunResumed
     | RunFinished
     | StepOrphans
+    | CommanderAction
+    | EvidenceAdded
 )
 """A journal line as read back: narrow it by `record["event"]` to reach its fields."""
 
@@ -277,6 +324,8 @@ TYPES: dict[str, type[Any]] = {
     RUN_RESUMED: RunResumed,
     RUN_FINISHED: RunFinished,
     STEP_ORPHANS: StepOrphans,
+    COMMANDER_ACTION: CommanderAction,
+    EVIDENCE_ADDED: EvidenceAdded,
 }
 REQUIRED: dict[str, frozenset[str]] = {name: frozenset(cls.__required_keys__) for name, cls in TYPES.items()}
 

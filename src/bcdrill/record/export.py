@@ -23,8 +23,8 @@ from bcdrill.common.errors import RunDirError, UsageError
 
 SUMS_NAME = "SHA256SUMS"
 README_NAME = "VERIFY.txt"
-_SKIP_DIRS = {"acks", "notes"}  # hand-over files between terminals, already journaled
-_SKIP_NAMES = {".lock", SUMS_NAME, README_NAME}
+_SKIP_DIRS = {"acks", "notes", "requests"}  # hand-over files between terminals, already journaled
+_SKIP_NAMES = {".lock", SUMS_NAME, README_NAME, "console.secret"}  # the console's secret never leaves
 
 README = """Evidence bundle of drill run {run_id} ({scenario}), exported by bcdrill {version}.
 Journal head (hash of the journal's last line): {head}

@@ -20,6 +20,7 @@ import re
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -30,7 +31,8 @@ from bcdrill.common.timestamps import utc_ts
 from bcdrill.record.events import NOTE, RUN_STARTED, STEP_FINISHED, STEP_STARTED, Record
 from bcdrill.scenario.validator import did_you_mean
 
-AckResult = Literal["pass", "fail"]
+AckResult = Literal["pass", "fail", "not_tested", "skip"]
+ACK_RESULTS: tuple[AckResult, ...] = ("pass", "fail", "not_tested", "skip")
 NOTE_KINDS = ("finding", "action", "observation", "evaluation")
 
 
@@ -41,6 +43,10 @@ class Ack:
     result: AckResult
     note: str | None
     ts: str
+    via: str = "ack-file"  # ack-file (`drill ack`) or console
+    role: str | None = None
+    client: str | None = None  # the console client's address
+    evidence: tuple[str, ...] = ()  # SHA-256 of evidence files uploaded with it
 
 
 def _write_atomic(path: Path, obj: dict[str, Any]) -> None:
@@ -68,13 +74,20 @@ def ack_path(run_dir: Path, step: str) -> Path:
 
 
 def write_ack(
-    run_dir: Path, step: str, *, by: str, result: AckResult = "pass", note: str | None = None
+    run_dir: Path,
+    step: str,
+    *,
+    by: str,
+    result: AckResult = "pass",
+    note: str | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Drop the acknowledgement of manual step `step` for the runner to pick up."""
+    """Drop the acknowledgement of manual step `step` for the runner to pick up. `origin`: what the
+    console adds (via, role, client, evidence digests); `result` "skip" is a commander's skip."""
     run_dir = Path(run_dir)
     _require_run_dir(run_dir)
-    if result not in ("pass", "fail"):
-        raise UsageError(f"an acknowledgement is pass or fail, not {result!r}")
+    if result not in ACK_RESULTS:
+        raise UsageError(f"an acknowledgement is pass, fail or not_tested, not {result!r}")
     if not by.strip():
         raise UsageError("--by NAME is required: the person who verified the step")
     if "/" in step or step.startswith("."):
@@ -88,12 +101,16 @@ def write_ack(
         )
     path = ack_path(run_dir, step)
     record = {"step": step, "attempt": attempt, "by": by, "result": result, "note": note, "ts": utc_ts()}
+    record.update({k: v for k, v in (origin or {}).items() if k in _ORIGIN_KEYS})
     if not _create_exclusive(path, record):
         raise UsageError(
             f"step {step!r} was acknowledged {_taken_by(run_dir, step, attempt, since) or 'by someone else'} "
             "at the same moment — yours was not recorded"
         )
     return path
+
+
+_ORIGIN_KEYS = ("via", "role", "client", "evidence")
 
 
 def _create_exclusive(path: Path, obj: dict[str, Any]) -> bool:
@@ -204,9 +221,24 @@ def read_ack(run_dir: Path, step: str) -> Ack | None:
         obj = json.loads(ack_path(run_dir, step).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(obj, dict) or obj.get("result") not in ("pass", "fail"):
+    if not isinstance(obj, dict) or obj.get("result") not in ACK_RESULTS:
         return None
-    return Ack(step, str(obj.get("by") or "unknown"), obj["result"], obj.get("note"), str(obj.get("ts", "")))
+    evidence = obj.get("evidence")
+    return Ack(
+        step,
+        str(obj.get("by") or "unknown"),
+        obj["result"],
+        obj.get("note"),
+        str(obj.get("ts", "")),
+        via="console" if obj.get("via") == "console" else "ack-file",
+        role=_text_or_none(obj.get("role")),
+        client=_text_or_none(obj.get("client")),
+        evidence=tuple(str(e) for e in evidence) if isinstance(evidence, list) else (),
+    )
+
+
+def _text_or_none(value: object) -> str | None:
+    return str(value) if value is not None else None
 
 
 def consume_ack(run_dir: Path, step: str, attempt: int) -> None:

@@ -77,3 +77,21 @@ def _in_use_message(run_dir: Path, holder: str) -> str:
         f"run directory {run_dir} is in use by {who} — wait for it to finish, or stop that runner "
         f"(it can be resumed with `drill resume {run_dir}`)"
     )
+
+
+def runner_alive(run_dir: Path) -> bool:
+    """True while some process holds the run's lock (a runner), without touching the lock: it is
+    looked up in /proc/locks (Linux), so a `drill resume` starting at the same moment is never
+    refused because of this look."""
+    try:
+        inode = os.stat(Path(run_dir) / LOCK_NAME).st_ino
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                fields = line.split()
+                if "FLOCK" in fields and any(
+                    f.rsplit(":", 1)[-1] == str(inode) for f in fields if f.count(":") == 2
+                ):
+                    return True
+    except OSError:
+        return False
+    return False

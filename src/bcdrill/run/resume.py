@@ -12,6 +12,9 @@ What the journal says decides what happens to each step:
   then it is re-run if it is `idempotent: true` or named by `--rerun`, recorded done if
   named by `--mark-done STEP --by NAME`, and otherwise the resume is refused (exit 2)
   before anything is written.
+Decisions a commander took in the web console (`requests.py`: `retry` = `--rerun`, `mark_done` =
+`--mark-done` with their name) apply as if given on the command line and are journaled as
+`commander.action` right after `run.resumed`.
 T0 and the systems already recovered come from the journal; `t` continues its scale.
 """
 
@@ -41,6 +44,7 @@ from bcdrill.record.journal import Journal, read_journal
 from bcdrill.run.lock import RunLock
 from bcdrill.run.orphans import settle_orphans
 from bcdrill.run.request import RunRequest, RunResult
+from bcdrill.run.requests import RESUME_ACTIONS, mark_request_done, pending_requests
 from bcdrill.run.rundir import JOURNAL, SCENARIO, is_run_dir
 from bcdrill.run.scheduler import DISABLED, FAILED
 from bcdrill.run.session import Session, close_listeners
@@ -122,7 +126,9 @@ def decide(scn: Scenario, past: Past, rerun: Sequence[str], mark_done: Sequence[
                 decision.marked.append(step.id)
             elif not (step.idempotent or step.id in rerun):
                 problems.append(_in_flight_message(step.id))
-        elif status == "ok" or (status == "skipped" and last and last.get("detail") == DISABLED):
+        elif status == "ok" or (
+            status == "skipped" and last and (last.get("detail") == DISABLED or last.get("waived"))
+        ):
             if step.id in rerun or step.id in mark_done:
                 problems.append(f"step {step.id} already ended {status}; it is never re-run")
             decision.done[step.id] = True
@@ -179,7 +185,9 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
             redactor = Redactor(scn.secrets)
             in_flight = {sid: rec for sid, rec in past.open.items() if not rec.get("rollback")}
             settle_orphans(run_dir, scn, in_flight, run_dir / JOURNAL, redactor, request.rerun)
-            decision = decide(scn, past, request.rerun, request.mark_done)
+            console = _console_decisions(run_dir, request)
+            rerun = [*request.rerun, *console.rerun]
+            decision = decide(scn, past, rerun, [*request.mark_done, *console.marked])
             journal = Journal.reopen(run_dir / JOURNAL, redactor=redactor)
             session = Session(
                 scn, run_dir, journal, options=request.options, listeners=request.listeners, redactor=redactor
@@ -195,18 +203,59 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
                     auto_ack=request.options.auto_ack,
                     interactive=request.options.interactive,
                     dry_run=request.options.dry_run,
-                    rerun=list(request.rerun),
-                    mark_done=[{"step": s, "by": request.by} for s in request.mark_done],
+                    rerun=rerun,
+                    mark_done=[{"step": s, "by": request.by} for s in request.mark_done]
+                    + [{"step": s, "by": by} for s, by in console.marked.items()],
                     dropped_partial_line=dropped,
                 )
+                console.journal(session)
                 _close_crashed(session, past, decision)
-                _mark_done(session, decision, request.by or "unknown")
+                _mark_done(
+                    session, decision, {**console.marked, **dict.fromkeys(request.mark_done, request.by)}
+                )
                 code, events = drive(session, request.parallel, done=decision.done)
                 return RunResult(code, run_dir, events)
             finally:
                 journal.close()
     finally:
         close_listeners(request.listeners)
+
+
+@dataclass
+class ConsoleDecisions:
+    """`retry` / `mark_done` decisions a commander took in the web console for this resume (a step
+    named on the command line keeps the command line's decision)."""
+
+    rerun: list[str] = field(default_factory=list)
+    marked: dict[str, str] = field(default_factory=dict)  # step -> by
+    requests: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+
+    def journal(self, session: Session) -> None:
+        keys = ("step", "by", "role", "reason", "via", "client")
+        for path, req in self.requests:
+            session.emit(
+                "commander.action",
+                action=req["action"],
+                **{k: req.get(k) for k in keys},
+                given_ts=req.get("ts"),
+            )
+            mark_request_done(path)
+
+
+def _console_decisions(run_dir: Path, request: RunRequest) -> ConsoleDecisions:
+    named = {*request.rerun, *request.mark_done}
+    found = ConsoleDecisions()
+    for path, req in pending_requests(run_dir, RESUME_ACTIONS):
+        step = req.get("step")
+        if not isinstance(step, str) or step in named:
+            continue
+        named.add(step)
+        found.requests.append((path, req))
+        if req["action"] == "retry":
+            found.rerun.append(step)
+        else:
+            found.marked[step] = req["by"]
+    return found
 
 
 def _restore(session: Session, past: Past) -> None:
@@ -253,12 +302,13 @@ def _sha(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-def _mark_done(session: Session, decision: Decision, by: str) -> None:
+def _mark_done(session: Session, decision: Decision, by_step: Mapping[str, str | None]) -> None:
     """Record the steps a person checked by hand as ok (their clock events count from now)."""
     from bcdrill.common.timestamps import utc_ts
     from bcdrill.executors.base import Outcome
 
     for sid in decision.marked:
+        by = by_step.get(sid) or "unknown"
         step = session.scn.step(sid)
         attempt = session.attempts.get(sid, 0) + 1
         session.attempts[sid] = attempt

@@ -141,6 +141,7 @@ def drive(session: Session, parallel: int, *, done: Mapping[str, bool]) -> tuple
                 interrupt=session.cancel,
                 done=done,
                 aborting=session.aborting,
+                hold=session.hold,
             )
             if result.aborted and not session.interrupted:
                 _rollback(session, runner)

@@ -5,9 +5,11 @@ No I/O and no clock: the step-runner is a callable `run(step_id) -> final status
 soon as its needs are met and a slot is free — there are no waves.
 
 Semantics (DESIGN.md §2):
-- A need is *satisfied* when it ended ok, when it failed with `on_failure: ignore`, or
-  when it was skipped because its `when` is false (a disabled step does not hold back
-  its dependents).
+- A need is *satisfied* when it ended ok, when it failed with `on_failure: ignore`, when
+  it was skipped because its `when` is false (a disabled step does not hold back its
+  dependents), or when its run ended `skipped` (a commander skipped it in the console).
+- `hold` set (a commander held the drill): nothing new starts until it is cleared;
+  running steps go on.
 - A need that failed/timed out with `continue` (or `abort`), or was itself skipped
   because of a failed need, makes the dependent `skipped` ("needs X which failed",
   "needs X which was skipped"), cascading.
@@ -31,6 +33,7 @@ from bcdrill.scenario.model import OnFailure
 FAILED: frozenset[StepStatus] = frozenset({"failed", "timeout"})  # what `on_failure` decides about
 NOT_STARTED_ABORT = "not started: drill aborted"
 DISABLED = "condition is false"
+WAIVED: StepStatus = "skipped"  # a step's own run ended skipped: a commander skipped it; dependents go on
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class _Graph:
         return None
 
     def finish(self, task: Task, status: StepStatus) -> None:
-        if status == "ok" or (status in FAILED and task.on_failure == "ignore"):
+        if status in ("ok", WAIVED) or (status in FAILED and task.on_failure == "ignore"):
             self.satisfied[task.id] = True
         else:
             self.satisfied[task.id] = False
@@ -104,13 +107,15 @@ def schedule(
     interrupt: threading.Event,
     done: Mapping[str, bool] | None = None,
     aborting: threading.Event | None = None,
+    hold: threading.Event | None = None,
 ) -> Schedule:
     """Run `tasks` in dependency order; `done` maps already-ended tasks to "satisfied?" (resume).
 
     `skip(id, reason)` is called for each skipped task, under the scheduler's lock.
     `aborting` is set when an `abort` failure stops the run, for runners that want to know.
+    While `hold` is set no task starts.
     """
-    return _Scheduler(tasks, run, parallel, skip, interrupt, done or {}, aborting).run()
+    return _Scheduler(tasks, run, parallel, skip, interrupt, done or {}, aborting, hold).run()
 
 
 class _Scheduler:
@@ -125,8 +130,10 @@ class _Scheduler:
         interrupt: threading.Event,
         done: Mapping[str, bool],
         aborting: threading.Event | None,
+        hold: threading.Event | None = None,
     ) -> None:
         self.graph = _Graph(tasks, done)
+        self.hold = hold or threading.Event()
         self.run_fn = run
         self.parallel = max(1, parallel)
         self.skip_fn = skip
@@ -169,7 +176,7 @@ class _Scheduler:
     def _work(self) -> None:
         while True:
             with self.cond:
-                while self._stopping() or not self.graph.ready:
+                while self._stopping() or not self.graph.ready or self.hold.is_set():
                     if self._over():
                         self.over.set()
                         self.cond.notify_all()

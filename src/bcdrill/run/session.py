@@ -1,5 +1,8 @@
 """The state one runner process shares between its steps: journal, listeners, clock, cancel.
 
+The notes watcher also applies the web console's requests (`requests.py`): hold/continue
+(`hold`, which the scheduler honours) and evidence files, each journaled.
+
 `Session.emit` appends a record to the journal (durable when it returns) and then
 hands it to every listener; a listener that raises is logged to `RUN_DIR/drill.log`
 and otherwise ignored. A failing journal append is not caught: the run stops.
@@ -22,9 +25,10 @@ from bcdrill.executors.base import Resources, RunOptions
 from bcdrill.record.events import Record
 from bcdrill.record.journal import Journal
 from bcdrill.run.inbox import RunInbox, mark_note_journaled, take_notes
+from bcdrill.run.requests import LIVE_ACTIONS, mark_request_done, pending_requests
 from bcdrill.scenario.model import Scenario
 
-NOTE_POLL = 0.5  # seconds between looks for `drill note` files
+NOTE_POLL = 0.2  # seconds between looks for `drill note` files and console requests
 
 
 class Listener(Protocol):
@@ -61,6 +65,7 @@ class Session:
         self.cancel = threading.Event()  # set only when the run is interrupted (SIGINT/SIGTERM)
         self.interrupt_reason = ""
         self.aborting = threading.Event()  # an `abort` failure: no new attempts, no retries
+        self.hold = threading.Event()  # a commander held the drill (console): no new step starts
         self.resources = Resources()
         self.inbox = RunInbox(run_dir)
         self.clock = Clock()
@@ -134,8 +139,11 @@ class Session:
         while not self._notes_stop.wait(NOTE_POLL):
             try:
                 self.journal_notes()
+                self.journal_requests()
+            except JournalWriteError:
+                return
             except Exception:
-                self.log_error("cannot journal a note")
+                self.log_error("cannot journal a note or a console request")
 
     def journal_notes(self) -> list[Record]:
         """Journal the pending `drill note` files; the records written."""
@@ -145,6 +153,33 @@ class Session:
             written.append(self.emit("note", **{k: note.get(k) for k in keys}))
             mark_note_journaled(path)
         return written
+
+    def journal_requests(self) -> list[Record]:
+        """Apply and journal the pending console requests the runner handles (hold, continue,
+        evidence); `retry` and `mark_done` wait for `drill resume`."""
+        written = []
+        for path, req in pending_requests(self.run_dir, LIVE_ACTIONS):
+            written.append(self._apply_request(req))
+            mark_request_done(path)
+        return written
+
+    def _apply_request(self, req: dict[str, Any]) -> Record:
+        who = {k: req.get(k) for k in ("by", "role", "client", "via")}
+        if req["action"] == "evidence":
+            keep = ("step", "file", "name", "sha256", "size")
+            return self.emit("evidence.added", **{k: req.get(k) for k in keep}, **who, given_ts=req.get("ts"))
+        if req["action"] == "hold":
+            self.hold.set()
+        else:
+            self.hold.clear()
+        return self.emit(
+            "commander.action",
+            action=req["action"],
+            step=None,
+            reason=req.get("reason"),
+            **who,
+            given_ts=req.get("ts"),
+        )
 
 
 def close_listeners(listeners: Sequence[Listener]) -> None:

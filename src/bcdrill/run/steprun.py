@@ -191,6 +191,8 @@ class StepRunner:
         final: bool,
     ) -> None:
         outcome_fields: dict[str, Any] = {"polls": polls} if polls is not None else {}
+        if outcome.status == "skipped":  # a commander skipped it (the console): its dependents go on
+            outcome_fields["waived"] = True
         if outcome.survivors:  # left running on purpose (`nohup server &`): allowed, and on record
             outcome_fields["survivors"] = [{"pid": pid, "cmd": cmd} for pid, cmd in outcome.survivors]
         log.footer(f"--- {step.id} attempt {attempt} {status[0]}: {status[1]} ---\n", force=status[0] != "ok")

@@ -5,7 +5,10 @@
   `manual.acknowledged` and moves the file to `acks/used/`.
 - `notes/<id>.json`: a note (`drill note`) made while a runner holds the run directory;
   the runner journals it as a `note` event and moves it to `notes/journaled/`. When no
-  runner holds the directory, `add_note` appends the note to the journal directly.
+  runner holds the directory, `add_note` appends it (and any note a killed runner left) directly.
+
+Of two `drill ack` of the same attempt exactly one file is created (hard link, never overwritten);
+the other is told who won, also when the runner took the winner in between (`_beaten`).
 
 Every file is written atomically (a temp file in the same directory, then rename), so a
 reader never sees half a file.
@@ -102,7 +105,8 @@ def write_ack(
     path = ack_path(run_dir, step)
     record = {"step": step, "attempt": attempt, "by": by, "result": result, "note": note, "ts": utc_ts()}
     record.update({k: v for k, v in (origin or {}).items() if k in _ORIGIN_KEYS})
-    if not _create_exclusive(path, record):
+    ours = record["id"] = uuid.uuid4().hex
+    if not _create_exclusive(path, record) or _beaten(run_dir, step, attempt, since, ours):
         raise UsageError(
             f"step {step!r} was acknowledged {_taken_by(run_dir, step, attempt, since) or 'by someone else'} "
             "at the same moment — yours was not recorded"
@@ -111,6 +115,23 @@ def write_ack(
 
 
 _ORIGIN_KEYS = ("via", "role", "client", "evidence")
+
+
+def _beaten(run_dir: Path, step: str, attempt: int, since: str, ours: str) -> bool:
+    """Whether the runner took another acknowledgement of this attempt between our check and our create
+    (the path was free again because the winner had been moved to `acks/used/`); ours is withdrawn."""
+    used = Path(run_dir) / "acks" / "used" / f"{step}.{attempt}.json"
+    try:
+        obj = json.loads(used.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(obj, dict) or str(obj.get("ts", "")) < since or obj.get("id") == ours:
+        return False
+    with contextlib.suppress(OSError, ValueError):
+        path = ack_path(run_dir, step)
+        if json.loads(path.read_text(encoding="utf-8")).get("id") == ours:
+            path.unlink()
+    return True
 
 
 def _create_exclusive(path: Path, obj: dict[str, Any]) -> bool:
@@ -276,7 +297,7 @@ def _drop_note(run_dir: Path, record: dict[str, Any]) -> Path:
 def take_notes(run_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     """Pending note files, oldest first, with their content (malformed files are skipped)."""
     found = []
-    for path in sorted((Path(run_dir) / "notes").glob("*.json")):
+    for path in sorted((Path(run_dir) / "notes").glob("*.json"), key=_written_at):
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -284,6 +305,14 @@ def take_notes(run_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
         if isinstance(obj, dict) and obj.get("text"):
             found.append((path, obj))
     return found
+
+
+def _written_at(path: Path) -> tuple[int, str]:
+    """When a note file was written (its id names the second only; two notes may share it)."""
+    try:
+        return path.stat().st_mtime_ns, path.name
+    except OSError:
+        return 0, path.name
 
 
 def mark_note_journaled(path: Path) -> None:
@@ -305,6 +334,20 @@ def _journal_note(run_dir: Path, record: dict[str, Any]) -> Record:
         journal.close()
 
 
+def _journal_pending_notes(run_dir: Path, ours: str) -> Record:
+    """Journal every pending note, oldest first — ours and any a runner left behind when it was killed
+    before it could journal them — and return the line of ours. The caller holds the lock."""
+    line: Record | None = None
+    for path, note in take_notes(run_dir):
+        written = _journal_note(run_dir, {k: note.get(k) for k in _NOTE_KEYS if k in note})
+        mark_note_journaled(path)
+        line = written if note.get("id") == ours else line
+    if line is None:
+        raise RunDirError(f"{run_dir / 'notes'}: the note {ours} vanished before it was journaled")
+    return line
+
+
+_NOTE_KEYS = ("id", "kind", "text", "owner", "due", "by", "closes")
 _CLOSES = re.compile(r"(?:(?P<run>[^:\s]+):)?A-(?P<n>[1-9][0-9]*)")
 
 
@@ -375,8 +418,7 @@ def add_note(
             try:
                 if not path.exists():
                     continue
-                line = _journal_note(run_dir, record)
-                mark_note_journaled(path)
+                line = _journal_pending_notes(run_dir, record["id"])
                 return NoteResult(f"journal line {line['seq'] + 1} of {run_dir / 'journal.jsonl'}", True)
             finally:
                 lock.release()

@@ -192,3 +192,40 @@ def test_a_note_given_while_the_runner_ends_is_journaled_not_lost(run_dir: Path)
     notes = [e for e in read_journal(run_dir / "journal.jsonl") if e["event"] == "note"]
     assert [n["text"] for n in notes] == ["seen at the very end"]
     assert take_notes(run_dir) == []  # and it will not be journaled a second time
+
+
+def test_an_ack_created_after_the_runner_took_the_winner_is_told_it_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deterministic race: B passes the 'already acknowledged?' check, then A acknowledges and the
+    runner moves A's file to acks/used/ before B creates its file (the path is free again)."""
+    import bcdrill.run.inbox as inbox
+
+    journal = _manual_run(tmp_path)
+    journal.append("step.started", step="verify", attempt=1)
+    journal.close()
+    checked = inbox._taken_by
+
+    def check_then_lose(run_dir: Path, step: str, attempt: int, since: str) -> str | None:
+        seen = checked(run_dir, step, attempt, since)
+        monkeypatch.setattr(inbox, "_taken_by", checked)
+        write_ack(tmp_path, "verify", by="Zhang San")  # A, while B is between its check and its create
+        consume_ack(tmp_path, "verify", 1)  # the runner takes A's acknowledgement
+        return seen
+
+    monkeypatch.setattr(inbox, "_taken_by", check_then_lose)
+    with pytest.raises(UsageError, match=r"by Zhang San \(pass\).*not recorded"):
+        write_ack(tmp_path, "verify", by="Li Si", result="fail")
+    assert not (tmp_path / "acks" / "verify.json").exists()  # B's file is withdrawn, nothing pending
+    assert json.loads((tmp_path / "acks" / "used" / "verify.1.json").read_text())["by"] == "Zhang San"
+
+
+def test_a_note_a_killed_runner_never_journaled_is_journaled_by_the_next_drill_note(run_dir: Path) -> None:
+    with RunLock(run_dir):  # the runner holds the run, takes no note (it is killed -9 before its sweep)
+        left = add_note(run_dir, text="seen before the crash", settle=0.1)
+    assert not left.journaled
+    result = add_note(run_dir, text="seen after the crash")
+    assert result.journaled
+    notes = [e for e in read_journal(run_dir / "journal.jsonl") if e["event"] == "note"]
+    assert [n["text"] for n in notes] == ["seen before the crash", "seen after the crash"]
+    assert f"journal line {notes[1]['seq'] + 1} of" in result.where and take_notes(run_dir) == []

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from bcdrill.executors.base import Outcome, Resources, RunOptions, StepContext
+from bcdrill.executors.base import EventList, Outcome, Resources, RunOptions, StepContext
 from bcdrill.scenario.model import Host, Pos, Scenario, Step
 
 SSHD = "/usr/sbin/sshd"
@@ -96,7 +96,6 @@ def make_ctx(
         hosts=hosts or {},
         steps=(step,),
     )
-    events: list[tuple[str, dict[str, Any]]] = []
     return StepContext(
         step=step,
         scenario=scenario,
@@ -105,7 +104,7 @@ def make_ctx(
         deadline=None if timeout is None else time.monotonic() + timeout,
         cancel=cancel or threading.Event(),
         log=ListLog(),
-        emit=lambda event, /, **payload: events.append((event, payload)),
+        emit=EventList(),
         options=RunOptions(dry_run=dry_run),
         resources=resources or Resources(),
     )

@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from sshd import ListLog, SshdServer, free_port, keygen
 
 from bcdrill.executors.ansible import run_ansible
-from bcdrill.executors.base import Outcome, Resources, RunOptions, StepContext
+from bcdrill.executors.base import EventList, Outcome, Resources, RunOptions, StepContext
 from bcdrill.scenario.model import AnsibleAction, Pos, Scenario, Step
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,7 @@ PLAYBOOKS = Path(__file__).parent / "playbooks"
 @dataclass
 class Harness:
     ctx: StepContext
-    events: list[tuple[str, dict[str, Any]]]
+    events: EventList
     log: ListLog
 
     def run(self) -> Outcome:
@@ -36,8 +37,8 @@ class Harness:
         assert isinstance(action, AnsibleAction)
         return run_ansible(action, self.ctx)
 
-    def tasks(self) -> list[dict[str, Any]]:
-        return [payload for event, payload in self.events if event == "ansible.task"]
+    def tasks(self) -> list[Mapping[str, object]]:
+        return [payload for kind, payload in self.events.events if kind == "ansible_task"]
 
 
 def harness(
@@ -67,7 +68,7 @@ def harness(
         secrets=secrets,
         steps=(step,),
     )
-    events: list[tuple[str, dict[str, Any]]] = []
+    events = EventList()
     log = ListLog()
     ctx = StepContext(
         step=step,
@@ -77,7 +78,7 @@ def harness(
         deadline=None if timeout is None else time.monotonic() + timeout,
         cancel=cancel or threading.Event(),
         log=log,
-        emit=lambda event, /, **payload: events.append((event, payload)),
+        emit=events,
         options=RunOptions(dry_run=dry_run),
         resources=Resources(),
     )
@@ -189,7 +190,7 @@ def test_extravars_reach_the_playbook_and_secrets_are_written_nowhere(tmp_path: 
     assert out_file.read_text() == password  # the value reached Ansible
     assert outcome.status == "failed" and "bad token ***" in outcome.detail, outcome
     assert "greeting=bonjour password=*** token=*** note=***" in h.log.text
-    everything = h.log.text + repr(h.events) + outcome.detail + all_artifact_text(tmp_path)
+    everything = h.log.text + repr(h.events.events) + outcome.detail + all_artifact_text(tmp_path)
     for secret in (password, token, note):
         assert secret not in everything
     assert not (tmp_path / "artifacts" / "failover-1" / "env" / "extravars").exists()

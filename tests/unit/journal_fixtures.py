@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bcdrill.common.timestamps import utc_ts
-from bcdrill.record.events import scenario_snapshot
 from bcdrill.record.journal import GENESIS, line_hash
+from bcdrill.record.snapshot import scenario_snapshot
 from bcdrill.scenario.model import (
     CheckAction,
     ManualAction,

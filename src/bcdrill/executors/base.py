@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
 
 from bcdrill.scenario.model import Scenario, Step
 
@@ -44,10 +44,85 @@ class LogSink(Protocol):
     def write(self, text: str) -> None: ...
 
 
-class Emit(Protocol):
-    """Append an extra event to the journal (e.g. `ansible.task`, `manual.acknowledged`)."""
+class _TaskRequired(TypedDict):
+    step: str
+    host: str | None  # as ansible-runner reports them
+    task: str | None
+    status: str
 
-    def __call__(self, event: str, /, **payload: Any) -> None: ...
+
+class TaskEvent(_TaskRequired, total=False):
+    """One Ansible task on one host, as it ended (journaled as `ansible.task`)."""
+
+    start: str | None
+    end: str | None
+    duration: float | None
+    play: str | None
+    action: str | None
+    item: str
+    ignored: bool
+
+
+class _AckRequired(TypedDict):
+    step: str
+    by: str
+    result: str
+
+
+class AckEvent(_AckRequired, total=False):
+    """A person's confirmation of a manual step (journaled as `manual.acknowledged`)."""
+
+    note: str | None
+    via: str
+    given_ts: str
+    role: str | None
+    client: str | None
+    evidence: list[str]
+
+
+class _CommandRequired(TypedDict):
+    action: str
+    by: str
+
+
+class CommandEvent(_CommandRequired, total=False):
+    """A drill commander's decision about a step, e.g. skipping it (journaled as `commander.action`)."""
+
+    step: str | None
+    role: str | None
+    reason: str | None
+    via: str
+    client: str | None
+    given_ts: str
+
+
+class Emit(Protocol):
+    """The events an executor adds to the journal. The run core writes them (record/events.py has
+    the journal's types; mypy checks these payloads against them where the run core passes them
+    on), so executors name no journal event and import nothing of record/."""
+
+    def ansible_task(self, task: TaskEvent, /) -> None: ...
+
+    def manual_acknowledged(self, ack: AckEvent, /) -> None: ...
+
+    def commander_action(self, command: CommandEvent, /) -> None: ...
+
+
+class EventList:
+    """An Emit that keeps what it is given, as (method name, payload): for executors run outside a
+    drill (tests, probes)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Mapping[str, object]]] = []
+
+    def ansible_task(self, task: TaskEvent, /) -> None:
+        self.events.append(("ansible_task", task))
+
+    def manual_acknowledged(self, ack: AckEvent, /) -> None:
+        self.events.append(("manual_acknowledged", ack))
+
+    def commander_action(self, command: CommandEvent, /) -> None:
+        self.events.append(("commander_action", command))
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import select
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TextIO
 
 from bcdrill.common import terminal
 from bcdrill.common.timestamps import utc_ts
-from bcdrill.executors.base import Confirmation, Executor, Outcome, StepContext
+from bcdrill.executors.base import AckEvent, Confirmation, Executor, Outcome, StepContext
 from bcdrill.scenario.model import ManualAction
 
 POLL = 0.2  # seconds between looks for an ack file
@@ -33,11 +33,19 @@ def _record(
     note: str | None,
     via: str,
     given: str | None = None,
-    **origin: Any,
+    origin: Confirmation | None = None,
 ) -> Outcome:
-    extra = {"given_ts": given} if given else {}  # when `drill ack` was typed / the console was used (UTC)
-    extra.update({k: v for k, v in origin.items() if v})  # role, client, evidence (console)
-    ctx.emit("manual.acknowledged", step=ctx.step.id, by=by, result=result, note=note, via=via, **extra)
+    ack: AckEvent = {"step": ctx.step.id, "by": by, "result": result, "note": note, "via": via}
+    if given:
+        ack["given_ts"] = given  # when `drill ack` was typed / the console was used (UTC)
+    if origin is not None:  # who acknowledged in the console, and the evidence they gave
+        if origin.role:
+            ack["role"] = origin.role
+        if origin.client:
+            ack["client"] = origin.client
+        if origin.evidence:
+            ack["evidence"] = list(origin.evidence)
+    ctx.emit.manual_acknowledged(ack)
     ctx.log.write(f"acknowledged {result} by {by} via {via}" + (f": {note}" if note else "") + "\n")
     if result == "pass":
         return Outcome("ok", f"confirmed by {by}")
@@ -49,32 +57,23 @@ def _record(
 def _record_ack(ctx: StepContext, ack: Confirmation) -> Outcome:
     """An acknowledgement file (`drill ack` or the console), or a commander's skip."""
     if ack.result == "skip":
-        ctx.emit(
-            "commander.action",
-            action="skip",
-            step=ctx.step.id,
-            by=ack.by,
-            role=ack.role,
-            reason=ack.note,
-            via=ack.via,
-            client=ack.client,
-            given_ts=ack.ts,
+        ctx.emit.commander_action(
+            {
+                "action": "skip",
+                "step": ctx.step.id,
+                "by": ack.by,
+                "role": ack.role,
+                "reason": ack.note,
+                "via": ack.via,
+                "client": ack.client,
+                "given_ts": ack.ts,
+            }
         )
         ctx.log.write(f"skipped by {ack.by} via {ack.via}: {ack.note}\n")
         return Outcome(
             "skipped", f"skipped by {ack.by}" + (f" ({ack.role})" if ack.role else "") + f": {ack.note}"
         )
-    return _record(
-        ctx,
-        ack.by,
-        ack.result,
-        ack.note,
-        ack.via,
-        ack.ts,
-        role=ack.role,
-        client=ack.client,
-        evidence=list(ack.evidence),
-    )
+    return _record(ctx, ack.by, ack.result, ack.note, ack.via, ack.ts, ack)
 
 
 def _interrupted(ctx: StepContext) -> Outcome | None:

@@ -1,4 +1,4 @@
-"""Journal event names and their payloads (DESIGN.md §7), plus the scenario snapshot.
+"""Journal event names and their payloads (DESIGN.md §7): the typed records and their one codec.
 
 Every journal line is `{seq, ts, t, event, <payload keys>, prev, hash}`. The
 payload keys of each event are listed here; they are the contract reports,
@@ -8,7 +8,7 @@ ISO-8601 strings with microseconds and `Z`.
 
 run.started        scenario (name), scenario_sha256, tool_version, host, user, argv, environment, dry_run,
                    run_id, run_dir, auto_ack, interactive, scenario_path, vars (non-secret CLI --var
-                   values), inventory, parallel, snapshot (see below)
+                   values), inventory, parallel, snapshot (record/snapshot.py)
 step.started       step, attempt, kind, action (rendered, secrets masked), rollback (bool)
 step.finished      step, attempt, status (ok|failed|timeout|skipped|cancelled|interrupted), duration
                    (seconds, monotonic), exit_code, detail, log (relative path or null), log_sha256,
@@ -27,7 +27,8 @@ commander.action   action (hold|continue|skip|retry|mark_done), step (or null), 
                    (console), client, given_ts: a drill commander's decision taken in the console
 evidence.added     step, file (relative to the run directory), name (as uploaded), sha256, size, by,
                    role, client, via, given_ts: an evidence file uploaded in the console
-ansible.task       step, host, task, status, start, end, duration (Ansible's own times), play, action
+ansible.task       step, host, task, status, start, end, duration (Ansible's own times), play, action,
+                   item (loop items only), ignored (a failure with ignore_errors only)
 clock.declared     step (or null when the run start is T0), t0 (`t` value), t0_ts
 system.recovered   system, step, rto (seconds since T0)
 system.rpo         system, step, rpo (seconds), data_timestamp (UTC ISO-8601)
@@ -40,11 +41,8 @@ run.finished       status (complete|failed|aborted|interrupted), exit_code
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable
-from typing import Any, Final, Literal, TypedDict, cast, get_args
-
-from bcdrill.scenario.model import Scenario, Step
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal, NamedTuple, TypedDict, Unpack, cast, get_args
 
 RUN_STARTED: Final = "run.started"
 STEP_STARTED: Final = "step.started"
@@ -70,9 +68,11 @@ RUN_ENDS: frozenset[str] = frozenset({RUN_FINISHED, RUN_INTERRUPTED, RUN_RESUMED
 NOTE_KINDS = ("finding", "action", "observation", "evaluation")
 
 
-# ---- one TypedDict per event: the envelope keys, `event` as a literal, then the payload ------------
+# ---- one TypedDict per event's payload, and per record: the envelope, `event` as a literal, the payload
 # Required keys are those every writer has always written; the others may be absent in journals
-# written by earlier versions (readers use .get for them).
+# written by earlier versions (readers use .get for them). Writers build a payload through the
+# constructors below (`step_finished(step=..., ...)`), so mypy checks each key and its type; the
+# keys are written in the order given.
 
 
 class _Envelope(TypedDict):
@@ -83,13 +83,13 @@ class _Envelope(TypedDict):
     hash: str
 
 
-class _RunStarted(_Envelope):
-    event: Literal["run.started"]
+class _RunStartedPayload(TypedDict):
     scenario: str
 
 
-class RunStarted(_RunStarted, total=False):
+class RunStartedPayload(_RunStartedPayload, total=False):
     scenario_sha256: str
+    scenario_path: str
     tool_version: str
     host: str
     user: str
@@ -100,33 +100,45 @@ class RunStarted(_RunStarted, total=False):
     run_dir: str
     auto_ack: bool
     interactive: bool
-    scenario_path: str
     vars: dict[str, str]
     inventory: str | None
     parallel: int
     snapshot: dict[str, Any]
 
 
-class _StepStarted(_Envelope):
-    event: Literal["step.started"]
+class RunStarted(_Envelope, RunStartedPayload):
+    event: Literal["run.started"]
+
+
+class _StepStartedPayload(TypedDict):
     step: str
     attempt: int
 
 
-class StepStarted(_StepStarted, total=False):
+class StepStartedPayload(_StepStartedPayload, total=False):
     kind: str
     action: dict[str, Any]
     rollback: bool
 
 
-class _StepFinished(_Envelope):
-    event: Literal["step.finished"]
+class StepStarted(_Envelope, StepStartedPayload):
+    event: Literal["step.started"]
+
+
+class Process(TypedDict):
+    """A process a step left running (`survivors`) or a killed runner left behind (`found`)."""
+
+    pid: int
+    cmd: str
+
+
+class _StepFinishedPayload(TypedDict):
     step: str
     attempt: int
     status: StepStatus
 
 
-class StepFinished(_StepFinished, total=False):
+class StepFinishedPayload(_StepFinishedPayload, total=False):
     duration: float | None
     exit_code: int | None
     detail: str
@@ -136,18 +148,21 @@ class StepFinished(_StepFinished, total=False):
     final: bool
     rollback: bool
     polls: int
-    survivors: list[dict[str, Any]]
+    survivors: list[Process]
     waived: bool
 
 
-class _ManualAcknowledged(_Envelope):
-    event: Literal["manual.acknowledged"]
+class StepFinished(_Envelope, StepFinishedPayload):
+    event: Literal["step.finished"]
+
+
+class _ManualAcknowledgedPayload(TypedDict):
     step: str
     by: str
     result: str
 
 
-class ManualAcknowledged(_ManualAcknowledged, total=False):
+class ManualAcknowledgedPayload(_ManualAcknowledgedPayload, total=False):
     note: str | None
     via: str
     given_ts: str
@@ -156,91 +171,116 @@ class ManualAcknowledged(_ManualAcknowledged, total=False):
     evidence: list[str]
 
 
-class _CommanderAction(_Envelope):
-    event: Literal["commander.action"]
+class ManualAcknowledged(_Envelope, ManualAcknowledgedPayload):
+    event: Literal["manual.acknowledged"]
+
+
+# commander.action and evidence.added copy what a console request file holds: a value the file
+# lacks is journaled as null.
+class _CommanderActionPayload(TypedDict):
     action: str
     by: str
 
 
-class CommanderAction(_CommanderAction, total=False):
+class CommanderActionPayload(_CommanderActionPayload, total=False):
     step: str | None
     role: str | None
     reason: str | None
-    via: str
+    via: str | None
     client: str | None
-    given_ts: str
+    given_ts: str | None
 
 
-class _EvidenceAdded(_Envelope):
-    event: Literal["evidence.added"]
-    step: str
-    file: str
-    sha256: str
+class CommanderAction(_Envelope, CommanderActionPayload):
+    event: Literal["commander.action"]
 
 
-class EvidenceAdded(_EvidenceAdded, total=False):
-    name: str
-    size: int
+class _EvidenceAddedPayload(TypedDict):
+    step: str | None
+    file: str | None
+    sha256: str | None
+
+
+class EvidenceAddedPayload(_EvidenceAddedPayload, total=False):
+    name: str | None
+    size: int | None
     by: str
     role: str | None
     client: str | None
-    via: str
-    given_ts: str
+    via: str | None
+    given_ts: str | None
 
 
-class _AnsibleTask(_Envelope):
-    event: Literal["ansible.task"]
+class EvidenceAdded(_Envelope, EvidenceAddedPayload):
+    event: Literal["evidence.added"]
+
+
+class _AnsibleTaskPayload(TypedDict):
     step: str
-    host: str
-    task: str
+    host: str | None
+    task: str | None
     status: str
 
 
-class AnsibleTask(_AnsibleTask, total=False):
+class AnsibleTaskPayload(_AnsibleTaskPayload, total=False):
     start: str | None
     end: str | None
     duration: float | None
     play: str | None
     action: str | None
+    item: str  # loop items: the item's label
+    ignored: bool  # a failure with ignore_errors
 
 
-class _ClockDeclared(_Envelope):
-    event: Literal["clock.declared"]
+class AnsibleTask(_Envelope, AnsibleTaskPayload):
+    event: Literal["ansible.task"]
+
+
+class _ClockDeclaredPayload(TypedDict):
     t0: float
 
 
-class ClockDeclared(_ClockDeclared, total=False):
+class ClockDeclaredPayload(_ClockDeclaredPayload, total=False):
     step: str | None
     t0_ts: str
 
 
-class _SystemRecovered(_Envelope):
-    event: Literal["system.recovered"]
+class ClockDeclared(_Envelope, ClockDeclaredPayload):
+    event: Literal["clock.declared"]
+
+
+class _SystemRecoveredPayload(TypedDict):
     system: str
     rto: float
 
 
-class SystemRecovered(_SystemRecovered, total=False):
+class SystemRecoveredPayload(_SystemRecoveredPayload, total=False):
     step: str
 
 
-class _SystemRpo(_Envelope):
-    event: Literal["system.rpo"]
+class SystemRecovered(_Envelope, SystemRecoveredPayload):
+    event: Literal["system.recovered"]
+
+
+class _SystemRpoPayload(TypedDict):
     system: str
     rpo: float
 
 
-class SystemRpo(_SystemRpo, total=False):
+class SystemRpoPayload(_SystemRpoPayload, total=False):
     step: str
     data_timestamp: str
 
 
-class _Note(_Envelope):
-    event: Literal["note"]
+class SystemRpo(_Envelope, SystemRpoPayload):
+    event: Literal["system.rpo"]
+
+
+class _NotePayload(TypedDict):
     text: str
 
 
-class Note(_Note, total=False):
+class NotePayload(_NotePayload, total=False):
     kind: str
     owner: str | None
     due: str | None
@@ -249,46 +289,58 @@ class Note(_Note, total=False):
     closes: str | None
 
 
-class RunInterrupted(_Envelope, total=False):
-    event: Literal["run.interrupted"]
+class Note(_Envelope, NotePayload):
+    event: Literal["note"]
+
+
+class RunInterruptedPayload(TypedDict, total=False):
     reason: str
     in_flight: list[str]
 
 
-class RunResumed(_Envelope, total=False):
-    event: Literal["run.resumed"]
+class RunInterrupted(_Envelope, RunInterruptedPayload):
+    event: Literal["run.interrupted"]
+
+
+class RunResumedPayload(TypedDict, total=False):
     user: str
     host: str
     argv: list[str]
-    rerun: list[str]
-    mark_done: list[dict[str, Any]]
-    dropped_partial_line: dict[str, Any] | None
     auto_ack: bool
     interactive: bool
     dry_run: bool
+    rerun: list[str]
+    mark_done: list[dict[str, Any]]
+    dropped_partial_line: dict[str, Any] | None
 
 
-class _StepOrphans(_Envelope):
-    event: Literal["step.orphans"]
+class RunResumed(_Envelope, RunResumedPayload):
+    event: Literal["run.resumed"]
+
+
+class _StepOrphansPayload(TypedDict):
     step: str
     attempt: int
 
 
-class StepOrphans(_StepOrphans, total=False):
-    found: list[dict[str, Any]]
+class StepOrphansPayload(_StepOrphansPayload, total=False):
+    found: list[Process]
     waited: float
     ended: list[int]
     killed: list[int]
 
 
-class _RunFinished(_Envelope):
-    event: Literal["run.finished"]
+class StepOrphans(_Envelope, StepOrphansPayload):
+    event: Literal["step.orphans"]
+
+
+class RunFinishedPayload(TypedDict):
     status: str
     exit_code: int
 
 
-class RunFinished(_RunFinished):
-    pass
+class RunFinished(_Envelope, RunFinishedPayload):
+    event: Literal["run.finished"]
 
 
 Record = (
@@ -330,6 +382,77 @@ TYPES: dict[str, type[Any]] = {
 REQUIRED: dict[str, frozenset[str]] = {name: frozenset(cls.__required_keys__) for name, cls in TYPES.items()}
 
 
+# ---- the writers' side: one constructor per event ------------------------------------------------
+
+
+class Entry(NamedTuple):
+    """One line to append (`Journal.write`, `Session.emit`): the event's name and its payload, whose
+    keys are written in the order they were given."""
+
+    event: str
+    payload: Mapping[str, object]
+
+
+def run_started(**payload: Unpack[RunStartedPayload]) -> Entry:
+    return Entry(RUN_STARTED, payload)
+
+
+def step_started(**payload: Unpack[StepStartedPayload]) -> Entry:
+    return Entry(STEP_STARTED, payload)
+
+
+def step_finished(**payload: Unpack[StepFinishedPayload]) -> Entry:
+    return Entry(STEP_FINISHED, payload)
+
+
+def manual_acknowledged(**payload: Unpack[ManualAcknowledgedPayload]) -> Entry:
+    return Entry(MANUAL_ACK, payload)
+
+
+def ansible_task(**payload: Unpack[AnsibleTaskPayload]) -> Entry:
+    return Entry(ANSIBLE_TASK, payload)
+
+
+def clock_declared(**payload: Unpack[ClockDeclaredPayload]) -> Entry:
+    return Entry(CLOCK_DECLARED, payload)
+
+
+def system_recovered(**payload: Unpack[SystemRecoveredPayload]) -> Entry:
+    return Entry(SYSTEM_RECOVERED, payload)
+
+
+def system_rpo(**payload: Unpack[SystemRpoPayload]) -> Entry:
+    return Entry(SYSTEM_RPO, payload)
+
+
+def note(**payload: Unpack[NotePayload]) -> Entry:
+    return Entry(NOTE, payload)
+
+
+def run_interrupted(**payload: Unpack[RunInterruptedPayload]) -> Entry:
+    return Entry(RUN_INTERRUPTED, payload)
+
+
+def run_resumed(**payload: Unpack[RunResumedPayload]) -> Entry:
+    return Entry(RUN_RESUMED, payload)
+
+
+def step_orphans(**payload: Unpack[StepOrphansPayload]) -> Entry:
+    return Entry(STEP_ORPHANS, payload)
+
+
+def run_finished(**payload: Unpack[RunFinishedPayload]) -> Entry:
+    return Entry(RUN_FINISHED, payload)
+
+
+def commander_action(**payload: Unpack[CommanderActionPayload]) -> Entry:
+    return Entry(COMMANDER_ACTION, payload)
+
+
+def evidence_added(**payload: Unpack[EvidenceAddedPayload]) -> Entry:
+    return Entry(EVIDENCE_ADDED, payload)
+
+
 def first_run_started(records: Iterable[Record]) -> RunStarted | None:
     """The run.started record (the journal's first line), or None."""
     for record in records:
@@ -349,49 +472,3 @@ def decode(record: dict[str, Any]) -> Record:
         if missing:
             raise ValueError(f"{event} line without {', '.join(sorted(missing))}")
     return cast(Record, record)
-
-
-def step_snapshot(step: Step, *, rollback: bool = False) -> dict[str, Any]:
-    return {
-        "id": step.id,
-        "title": step.title,
-        "phase": step.phase,
-        "team": step.team,
-        "kind": step.kind,
-        "systems": list(step.systems),
-        "needs": list(step.needs),
-        "expect": step.expect,
-        "timeout": step.timeout,
-        "retries": step.retries,
-        "on_failure": step.on_failure,
-        "when": step.when,
-        "enabled": step.enabled,
-        "idempotent": step.idempotent,
-        "declares": step.declares,
-        "recovers": list(step.recovers),
-        "rpo_of": list(step.rpo_of),
-        "prompt": step.action.prompt if step.action.kind == "manual" else None,
-        "rollback": rollback,
-        "source": str(step.pos),
-    }
-
-
-def scenario_snapshot(scn: Scenario) -> dict[str, Any]:
-    """Everything a report needs about the scenario, so reports read the journal alone."""
-    return {
-        "name": scn.name,
-        "title": scn.title,
-        "type": scn.type,
-        "environment": scn.environment,
-        "timezone": scn.timezone,
-        "owner": scn.owner,
-        "description": scn.description,
-        "planned": scn.planned,
-        "references": list(scn.references),
-        "exclusions": list(scn.exclusions),
-        "teams": {k: dataclasses.asdict(v) for k, v in scn.teams.items()},
-        "participants": [dataclasses.asdict(p) for p in scn.participants],
-        "systems": {k: dataclasses.asdict(v) for k, v in scn.systems.items()},
-        "steps": [step_snapshot(s) for s in scn.steps],
-        "rollback": [step_snapshot(s, rollback=True) for s in scn.rollback],
-    }

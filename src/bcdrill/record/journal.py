@@ -26,7 +26,7 @@ from typing import Any, cast
 from bcdrill.common.errors import JournalWriteError, RunDirError
 from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import parse_ts, utc_ts
-from bcdrill.record.events import RUN_FINISHED, Record, decode
+from bcdrill.record.events import RUN_FINISHED, Entry, Record, decode
 
 GENESIS = "0" * 64
 ENVELOPE = frozenset({"seq", "ts", "t", "event", "prev", "hash"})
@@ -114,6 +114,10 @@ class Journal:
     def now_t(self) -> float:
         """Seconds since run start on the monotonic clock, rounded to microseconds."""
         return round(self._t_base + (time.monotonic() - self._mono_base), 6)
+
+    def write(self, entry: Entry) -> Record:
+        """Append one typed event (`events.step_finished(...)` and the like); see `append`."""
+        return self.append(entry.event, **entry.payload)
 
     def append(self, event: str, /, **payload: Any) -> Record:
         """Mask, chain, write and fsync one line; return the record exactly as read back later.

@@ -31,12 +31,20 @@ from typing import Any, Literal
 
 from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.common.timestamps import utc_ts
-from bcdrill.record.events import NOTE, RUN_STARTED, STEP_FINISHED, STEP_STARTED, Record
+from bcdrill.record import events as ev
+from bcdrill.record.events import (
+    NOTE,
+    NOTE_KINDS,
+    RUN_STARTED,
+    STEP_FINISHED,
+    STEP_STARTED,
+    NotePayload,
+    Record,
+)
 from bcdrill.scenario.validator import did_you_mean
 
 AckResult = Literal["pass", "fail", "not_tested", "skip"]
 ACK_RESULTS: tuple[AckResult, ...] = ("pass", "fail", "not_tested", "skip")
-NOTE_KINDS = ("finding", "action", "observation", "evaluation")
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class Ack:
     evidence: tuple[str, ...] = ()  # SHA-256 of evidence files uploaded with it
 
 
-def _write_atomic(path: Path, obj: dict[str, Any]) -> None:
+def _write_atomic(path: Path, obj: Mapping[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
     try:
@@ -272,13 +280,13 @@ def consume_ack(run_dir: Path, step: str, attempt: int) -> None:
 
 def _note_record(
     kind: str, text: str, owner: str | None, due: str | None, by: str | None, closes: str | None = None
-) -> dict[str, Any]:
+) -> NotePayload:
     if kind not in NOTE_KINDS:
         raise UsageError(f"note kind must be one of {', '.join(NOTE_KINDS)}, not {kind!r}")
     if not text.strip():
         raise UsageError("a note needs --text")
     note_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    record = {"id": note_id, "kind": kind, "text": text, "owner": owner, "due": due, "by": by}
+    record: NotePayload = {"id": note_id, "kind": kind, "text": text, "owner": owner, "due": due, "by": by}
     if closes:  # closes a corrective action: `A-3`, or `<run id>:A-3` of an earlier drill
         record["closes"] = closes.strip()
     return record
@@ -287,7 +295,7 @@ def _note_record(
 NOTE_SETTLE_POLL = 0.05  # seconds between looks while `drill note` waits for a runner to take its note
 
 
-def _drop_note(run_dir: Path, record: dict[str, Any]) -> Path:
+def _drop_note(run_dir: Path, record: NotePayload) -> Path:
     """Leave a note file for the runner that holds `run_dir` to journal."""
     path = run_dir / "notes" / f"{record['id']}.json"
     _write_atomic(path, record)
@@ -295,14 +303,15 @@ def _drop_note(run_dir: Path, record: dict[str, Any]) -> Path:
 
 
 def take_notes(run_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Pending note files, oldest first, with their content (malformed files are skipped)."""
+    """Pending note files, oldest first, with their content (malformed files, without a text or a
+    known kind, are skipped: `add_note` writes neither)."""
     found = []
     for path in sorted((Path(run_dir) / "notes").glob("*.json"), key=_written_at):
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(obj, dict) and obj.get("text"):
+        if isinstance(obj, dict) and obj.get("text") and obj.get("kind") in NOTE_KINDS:
             found.append((path, obj))
     return found
 
@@ -322,14 +331,14 @@ def mark_note_journaled(path: Path) -> None:
         os.replace(path, done / path.name)
 
 
-def _journal_note(run_dir: Path, record: dict[str, Any]) -> Record:
+def _journal_note(run_dir: Path, record: NotePayload) -> Record:
     """Append a `note` event to the journal of a run whose lock the caller holds."""
     from bcdrill.common.redact import Redactor
     from bcdrill.record.journal import Journal
 
     journal = Journal.reopen(run_dir / "journal.jsonl", redactor=Redactor(()))
     try:
-        return journal.append("note", **record)
+        return journal.write(ev.note(**record))
     finally:
         journal.close()
 

@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from bcdrill.common.duration import format_duration
 from bcdrill.common.errors import RunDirError
@@ -21,7 +20,8 @@ from bcdrill.common.timestamps import parse_ts, utc_ts
 from bcdrill.executors.base import step_tag_prefix
 from bcdrill.executors.transport.process import MARKER
 from bcdrill.executors.transport.proctree import command_line, find_processes, terminate
-from bcdrill.record.events import STEP_ORPHANS, StepStarted
+from bcdrill.record import events as ev
+from bcdrill.record.events import Process, StepStarted
 from bcdrill.record.journal import Journal
 from bcdrill.scenario.model import Scenario
 
@@ -74,7 +74,7 @@ def _remaining(scn: Scenario, sid: str, started: StepStarted) -> float:
 
 def _settle(journal: Journal, sid: str, started: StepStarted, pids: set[int], within: float) -> None:
     commands = {pid: command_line(pid) for pid in sorted(pids)}
-    found = [{"pid": pid, "cmd": cmd} for pid, cmd in commands.items()]
+    found: list[Process] = [{"pid": pid, "cmd": cmd} for pid, cmd in commands.items()]
     say(
         f"step {sid}: {len(pids)} process(es) of attempt {started['attempt']} still run after the runner "
         f"stopped ({'; '.join(cmd or str(pid) for pid, cmd in commands.items())[:300]}) — waiting up to "
@@ -88,8 +88,11 @@ def _settle(journal: Journal, sid: str, started: StepStarted, pids: set[int], wi
     terminate(left)
     waited = round(time.monotonic() - start, 3)
     ended, killed = sorted(pids - left), sorted(left)
-    payload: dict[str, Any] = {"found": found, "waited": waited, "ended": ended, "killed": killed}
-    journal.append(STEP_ORPHANS, step=sid, attempt=started["attempt"], **payload)
+    journal.write(
+        ev.step_orphans(
+            step=sid, attempt=started["attempt"], found=found, waited=waited, ended=ended, killed=killed
+        )
+    )
     after = format_duration(waited)
     say(f"step {sid}: {len(ended)} ended by themselves, {len(killed)} killed (after {after})")
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.common.redact import Redactor
+from bcdrill.record import events as ev
 from bcdrill.record.events import (
     CLOCK_DECLARED,
     RUN_FINISHED,
@@ -196,17 +197,18 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
                 _restore(session, past)
                 session.tell(past.started)  # listeners learn the scenario again (targets, steps)
                 session.emit(
-                    "run.resumed",
-                    user=user_name(),
-                    host=socket.gethostname(),
-                    argv=list(request.argv),
-                    auto_ack=request.options.auto_ack,
-                    interactive=request.options.interactive,
-                    dry_run=request.options.dry_run,
-                    rerun=rerun,
-                    mark_done=[{"step": s, "by": request.by} for s in request.mark_done]
-                    + [{"step": s, "by": by} for s, by in console.marked.items()],
-                    dropped_partial_line=dropped,
+                    ev.run_resumed(
+                        user=user_name(),
+                        host=socket.gethostname(),
+                        argv=list(request.argv),
+                        auto_ack=request.options.auto_ack,
+                        interactive=request.options.interactive,
+                        dry_run=request.options.dry_run,
+                        rerun=rerun,
+                        mark_done=[{"step": s, "by": request.by} for s in request.mark_done]
+                        + [{"step": s, "by": by} for s, by in console.marked.items()],
+                        dropped_partial_line=dropped,
+                    )
                 )
                 console.journal(session)
                 _close_crashed(session, past, decision)
@@ -231,13 +233,18 @@ class ConsoleDecisions:
     requests: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
 
     def journal(self, session: Session) -> None:
-        keys = ("step", "by", "role", "reason", "via", "client")
         for path, req in self.requests:
             session.emit(
-                "commander.action",
-                action=req["action"],
-                **{k: req.get(k) for k in keys},
-                given_ts=req.get("ts"),
+                ev.commander_action(
+                    action=req["action"],
+                    step=req.get("step"),
+                    by=req["by"],
+                    role=req.get("role"),
+                    reason=req.get("reason"),
+                    via=req.get("via"),
+                    client=req.get("client"),
+                    given_ts=req.get("ts"),
+                )
             )
             mark_request_done(path)
 
@@ -281,18 +288,19 @@ def _close_crashed(session: Session, past: Past, decision: Decision) -> None:
         started = past.open[sid]
         log = Path(session.run_dir) / "logs" / f"{sid}.log"
         session.emit(
-            "step.finished",
-            step=sid,
-            attempt=started["attempt"],
-            status="interrupted",
-            duration=None,
-            exit_code=None,
-            detail="in flight when the run stopped (the runner was killed or crashed)",
-            log=f"logs/{sid}.log" if log.exists() else None,
-            log_sha256=_sha(log),
-            started_t=started["t"],
-            final=True,
-            rollback=False,
+            ev.step_finished(
+                step=sid,
+                attempt=started["attempt"],
+                status="interrupted",
+                duration=None,
+                exit_code=None,
+                detail="in flight when the run stopped (the runner was killed or crashed)",
+                log=f"logs/{sid}.log" if log.exists() else None,
+                log_sha256=_sha(log),
+                started_t=started["t"],
+                final=True,
+                rollback=False,
+            )
         )
 
 
@@ -313,27 +321,29 @@ def _mark_done(session: Session, decision: Decision, by_step: Mapping[str, str |
         attempt = session.attempts.get(sid, 0) + 1
         session.attempts[sid] = attempt
         session.emit(
-            "manual.acknowledged",
-            step=sid,
-            by=by,
-            result="pass",
-            note="marked done on resume",
-            via="mark-done",
+            ev.manual_acknowledged(
+                step=sid,
+                by=by,
+                result="pass",
+                note="marked done on resume",
+                via="mark-done",
+            )
         )
         now = session.journal.now_t()
         session.emit(
-            "step.finished",
-            step=sid,
-            attempt=attempt,
-            status="ok",
-            duration=0.0,
-            exit_code=None,
-            detail=f"marked done by {by}",
-            log=None,
-            log_sha256=None,
-            started_t=now,
-            final=True,
-            rollback=False,
+            ev.step_finished(
+                step=sid,
+                attempt=attempt,
+                status="ok",
+                duration=0.0,
+                exit_code=None,
+                detail=f"marked done by {by}",
+                log=None,
+                log_sha256=None,
+                started_t=now,
+                final=True,
+                rollback=False,
+            )
         )
         decision.done[sid] = True
         step_no_rpo = step if not step.rpo_of else _without_rpo(step)

@@ -20,15 +20,16 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from bcdrill import __version__
 from bcdrill.common.errors import UsageError
 from bcdrill.common.redact import Redactor
 from bcdrill.executors import preload
 from bcdrill.executors.base import RunOptions
-from bcdrill.record.events import Record, scenario_snapshot
+from bcdrill.record import events as ev
+from bcdrill.record.events import Record, RunStartedPayload
 from bcdrill.record.journal import Journal
+from bcdrill.record.snapshot import scenario_snapshot
 from bcdrill.run.lock import RunLock
 from bcdrill.run.request import RunRequest, RunResult
 from bcdrill.run.rundir import JOURNAL, create_run_dir
@@ -78,7 +79,7 @@ def run_scenario(scn: Scenario, request: RunRequest) -> RunResult:
                 scn, path, journal, options=request.options, listeners=request.listeners, redactor=redactor
             )
             try:
-                start = session.emit("run.started", **_started_payload(scn, path, request))
+                start = session.emit(ev.run_started(**_started_payload(scn, path, request)))
                 if scn.declaring_step is None:
                     declare_t0(session, None, 0.0, start["ts"])
                 code, events = drive(session, request.parallel, done={})
@@ -89,7 +90,7 @@ def run_scenario(scn: Scenario, request: RunRequest) -> RunResult:
         close_listeners(request.listeners)
 
 
-def _started_payload(scn: Scenario, path: Path, request: RunRequest) -> dict[str, Any]:
+def _started_payload(scn: Scenario, path: Path, request: RunRequest) -> RunStartedPayload:
     options = request.options
     return {
         "scenario": scn.name,
@@ -153,18 +154,19 @@ def drive(session: Session, parallel: int, *, done: Mapping[str, bool]) -> tuple
 
 def _skip(session: Session, step: Step, reason: str, *, rollback: bool = False) -> None:
     session.emit(
-        "step.finished",
-        step=step.id,
-        attempt=session.attempts.get(step.id, 0) + 1,
-        status="skipped",
-        duration=0.0,
-        exit_code=None,
-        detail=reason,
-        log=None,
-        log_sha256=None,
-        started_t=session.journal.now_t(),
-        final=True,
-        rollback=rollback,
+        ev.step_finished(
+            step=step.id,
+            attempt=session.attempts.get(step.id, 0) + 1,
+            status="skipped",
+            duration=0.0,
+            exit_code=None,
+            detail=reason,
+            log=None,
+            log_sha256=None,
+            started_t=session.journal.now_t(),
+            final=True,
+            rollback=rollback,
+        )
     )
 
 
@@ -186,16 +188,17 @@ def _finish(session: Session, result: Schedule) -> tuple[int, list[Record]]:
 
     if session.interrupted:
         session.emit(
-            "run.interrupted",
-            reason=session.interrupt_reason or "interrupted",
-            in_flight=sorted(s for s, st in result.statuses.items() if st == "interrupted"),
+            ev.run_interrupted(
+                reason=session.interrupt_reason or "interrupted",
+                in_flight=sorted(s for s, st in result.statuses.items() if st == "interrupted"),
+            )
         )
     events = read_journal(session.journal.path)  # read once: for the exit code and for the reports
     if session.interrupted or result.aborted:
         status, code = ("interrupted" if session.interrupted else "aborted"), 3
     else:
         status, code = "complete", _complete_exit_code(session, result, events)
-    events.append(session.emit("run.finished", status=status, exit_code=code))
+    events.append(session.emit(ev.run_finished(status=status, exit_code=code)))
     events.extend(session.journal_notes())  # notes given while the run ended: none is left behind
     return code, events
 

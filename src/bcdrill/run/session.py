@@ -22,7 +22,8 @@ from bcdrill.common.errors import JournalWriteError
 from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors.base import Resources, RunOptions
-from bcdrill.record.events import Record
+from bcdrill.record import events as ev
+from bcdrill.record.events import Entry, Record
 from bcdrill.record.journal import Journal
 from bcdrill.run.inbox import RunInbox, mark_note_journaled, take_notes
 from bcdrill.run.requests import LIVE_ACTIONS, mark_request_done, pending_requests
@@ -77,9 +78,10 @@ class Session:
 
     # ---- journal and listeners ------------------------------------------------------------------
 
-    def emit(self, event: str, /, **payload: Any) -> Record:
+    def emit(self, entry: Entry) -> Record:
+        """Journal one event (built by a constructor of record/events.py) and tell the listeners."""
         try:
-            record = self.journal.append(event, **payload)
+            record = self.journal.write(entry)
         except JournalWriteError:
             self.interrupt("the journal cannot be written")  # nothing more may happen unrecorded
             raise
@@ -147,10 +149,18 @@ class Session:
 
     def journal_notes(self) -> list[Record]:
         """Journal the pending `drill note` files; the records written."""
-        keys = ("kind", "text", "owner", "due", "by", "id", "closes")
         written = []
-        for path, note in take_notes(self.run_dir):
-            written.append(self.emit("note", **{k: note.get(k) for k in keys}))
+        for path, n in take_notes(self.run_dir):
+            entry = ev.note(
+                kind=n["kind"],
+                text=n["text"],
+                owner=n.get("owner"),
+                due=n.get("due"),
+                by=n.get("by"),
+                id=n.get("id"),
+                closes=n.get("closes"),
+            )
+            written.append(self.emit(entry))
             mark_note_journaled(path)
         return written
 
@@ -164,22 +174,35 @@ class Session:
         return written
 
     def _apply_request(self, req: dict[str, Any]) -> Record:
-        who = {k: req.get(k) for k in ("by", "role", "client", "via")}
         if req["action"] == "evidence":
-            keep = ("step", "file", "name", "sha256", "size")
-            return self.emit("evidence.added", **{k: req.get(k) for k in keep}, **who, given_ts=req.get("ts"))
+            evidence = ev.evidence_added(
+                step=req.get("step"),
+                file=req.get("file"),
+                name=req.get("name"),
+                sha256=req.get("sha256"),
+                size=req.get("size"),
+                by=req["by"],
+                role=req.get("role"),
+                client=req.get("client"),
+                via=req.get("via"),
+                given_ts=req.get("ts"),
+            )
+            return self.emit(evidence)
         if req["action"] == "hold":
             self.hold.set()
         else:
             self.hold.clear()
-        return self.emit(
-            "commander.action",
+        command = ev.commander_action(
             action=req["action"],
             step=None,
             reason=req.get("reason"),
-            **who,
+            by=req["by"],
+            role=req.get("role"),
+            client=req.get("client"),
+            via=req.get("via"),
             given_ts=req.get("ts"),
         )
+        return self.emit(command)
 
 
 def close_listeners(listeners: Sequence[Listener]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors.base import Outcome
+from bcdrill.record import events as ev
 from bcdrill.run.session import Session
 from bcdrill.scenario.model import Step
 from bcdrill.verdicts.rto import parse_data_timestamp, rpo_seconds
@@ -39,7 +40,7 @@ def declare_t0(session: Session, step_id: str | None, t0: float, t0_ts: str) -> 
     clock = session.clock
     with clock.lock:
         clock.t0, clock.t0_ts = t0, t0_ts
-    session.emit("clock.declared", step=step_id, t0=t0, t0_ts=t0_ts)
+    session.emit(ev.clock_declared(step=step_id, t0=t0, t0_ts=t0_ts))
 
 
 def record_clock_events(session: Session, step: Step, outcome: Outcome, end_t: float, end_ts: str) -> None:
@@ -53,7 +54,7 @@ def record_clock_events(session: Session, step: Step, outcome: Outcome, end_t: f
                 continue
             clock.recovered.add(system)
             t0 = clock.t0 if clock.t0 is not None else 0.0
-        session.emit("system.recovered", system=system, step=step.id, rto=round(end_t - t0, 6))
+        session.emit(ev.system_recovered(system=system, step=step.id, rto=round(end_t - t0, 6)))
     systems = rpo_systems(step, outcome)
     if systems:
         _record_rpo(session, step, systems, outcome, end_ts)
@@ -79,4 +80,4 @@ def _record_rpo(
     t0_ts = session.clock.t0_ts or end_ts  # not declared yet: measured against the step's end
     rpo = rpo_seconds(t0_ts, data_ts)
     for system in systems:
-        session.emit("system.rpo", system=system, step=step.id, rpo=rpo, data_timestamp=utc_ts(data_ts))
+        session.emit(ev.system_rpo(system=system, step=step.id, rpo=rpo, data_timestamp=utc_ts(data_ts)))

@@ -18,8 +18,9 @@ from typing import Any, Literal
 from bcdrill.common.errors import JournalWriteError
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors import get_executor
-from bcdrill.executors.base import Outcome, StepContext
-from bcdrill.record.events import StepStatus
+from bcdrill.executors.base import AckEvent, CommandEvent, Outcome, StepContext, TaskEvent
+from bcdrill.record import events as ev
+from bcdrill.record.events import StepFinishedPayload, StepStatus
 from bcdrill.run.rundir import StepLog
 from bcdrill.run.scheduler import FAILED
 from bcdrill.run.session import Session
@@ -33,6 +34,22 @@ class Timing:
     duration: float
     end_t: float
     end_ts: str
+
+
+class _JournalEvents:
+    """What executors emit, journaled as the typed events of record/events.py."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def ansible_task(self, task: TaskEvent, /) -> None:
+        self.s.emit(ev.ansible_task(**task))
+
+    def manual_acknowledged(self, ack: AckEvent, /) -> None:
+        self.s.emit(ev.manual_acknowledged(**ack))
+
+    def commander_action(self, command: CommandEvent, /) -> None:
+        self.s.emit(ev.commander_action(**command))
 
 
 class StepRunner:
@@ -85,28 +102,30 @@ class StepRunner:
             self.s.landed(step.id)
             outcome = Outcome("failed", f"cannot write the step's log: {exc}")
             self.s.emit(
-                "step.finished",
-                step=step.id,
-                attempt=attempt,
-                status="failed",
-                duration=0.0,
-                exit_code=None,
-                detail=outcome.detail,
-                log=None,
-                log_sha256=None,
-                started_t=started_t,
-                final=True,
-                rollback=rollback,
+                ev.step_finished(
+                    step=step.id,
+                    attempt=attempt,
+                    status="failed",
+                    duration=0.0,
+                    exit_code=None,
+                    detail=outcome.detail,
+                    log=None,
+                    log_sha256=None,
+                    started_t=started_t,
+                    final=True,
+                    rollback=rollback,
+                )
             )
             return "failed", outcome
         try:
             self.s.emit(
-                "step.started",
-                step=step.id,
-                attempt=attempt,
-                kind=step.kind,
-                action=self._action(step),
-                rollback=rollback,
+                ev.step_started(
+                    step=step.id,
+                    attempt=attempt,
+                    kind=step.kind,
+                    action=self._action(step),
+                    rollback=rollback,
+                )
             )
             outcome, timing, polls = self._execute(step, attempt, log)
             status = self._status(step, outcome, timing)
@@ -133,7 +152,7 @@ class StepRunner:
             deadline=deadline,
             cancel=self.s.cancel,
             log=log,
-            emit=self._emitter(),
+            emit=_JournalEvents(self.s),
             options=self.s.options,
             resources=self.s.resources,
             inbox=self.s.inbox,
@@ -147,12 +166,6 @@ class StepRunner:
             outcome = self._call(ctx)
         duration = time.monotonic() - mono
         return outcome, Timing(started_t, duration, started_t + duration, utc_ts()), polls
-
-    def _emitter(self) -> Any:
-        def emit(event: str, /, **payload: Any) -> None:
-            self.s.emit(event, **payload)
-
-        return emit
 
     def _call(self, ctx: StepContext) -> Outcome:
         """The executor (its dry run in a dry run); an exception is a bug, recorded as a failure."""
@@ -190,25 +203,25 @@ class StepRunner:
         *,
         final: bool,
     ) -> None:
-        outcome_fields: dict[str, Any] = {"polls": polls} if polls is not None else {}
-        if outcome.status == "skipped":  # a commander skipped it (the console): its dependents go on
-            outcome_fields["waived"] = True
-        if outcome.survivors:  # left running on purpose (`nohup server &`): allowed, and on record
-            outcome_fields["survivors"] = [{"pid": pid, "cmd": cmd} for pid, cmd in outcome.survivors]
         log.footer(f"--- {step.id} attempt {attempt} {status[0]}: {status[1]} ---\n", force=status[0] != "ok")
         digest = log.sha256()
-        self.s.emit(
-            "step.finished",
-            step=step.id,
-            attempt=attempt,
-            status=status[0],
-            duration=round(timing.duration, 6),
-            exit_code=outcome.exit_code,
-            detail=status[1],
-            log=log.relpath if digest is not None else None,
-            log_sha256=digest,
-            started_t=timing.started_t,
-            final=final,
-            rollback=rollback,
-            **outcome_fields,
-        )
+        finished: StepFinishedPayload = {
+            "step": step.id,
+            "attempt": attempt,
+            "status": status[0],
+            "duration": round(timing.duration, 6),
+            "exit_code": outcome.exit_code,
+            "detail": status[1],
+            "log": log.relpath if digest is not None else None,
+            "log_sha256": digest,
+            "started_t": timing.started_t,
+            "final": final,
+            "rollback": rollback,
+        }
+        if polls is not None:
+            finished["polls"] = polls
+        if outcome.status == "skipped":  # a commander skipped it (the console): its dependents go on
+            finished["waived"] = True
+        if outcome.survivors:  # left running on purpose (`nohup server &`): allowed, and on record
+            finished["survivors"] = [{"pid": pid, "cmd": cmd} for pid, cmd in outcome.survivors]
+        self.s.emit(ev.step_finished(**finished))

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bcdrill.common.redact import Redactor
+from bcdrill.executors.base import Emit, TaskEvent
 from bcdrill.executors.transport.proctree import find_processes, terminate
 
 PEXPECT_TIMEOUT = 0.2  # seconds between ansible-runner's looks at cancel_callback
@@ -90,9 +91,6 @@ class PlaybookResult:
     last_msg: str | None = None  # `msg` of the last `debug` task (the step's last line, for rpo_of)
     last_error_line: str | None = None  # last ERROR/fatal line of the output
     last_line: str | None = None
-
-
-Emit = Callable[..., None]
 
 
 def run_playbook(
@@ -325,7 +323,7 @@ class EventCollector:
         status = TASK_EVENTS[kind]
         if status == "ok" and res.get("changed"):
             status = "changed"
-        payload: dict[str, Any] = {
+        payload: TaskEvent = {
             "step": self.step,
             "host": data.get("host"),
             "task": data.get("task"),
@@ -340,7 +338,7 @@ class EventCollector:
             payload["item"] = _short(res.get("_ansible_item_label", res.get("item")))
         if kind == "runner_on_failed" and data.get("ignore_errors"):
             payload["ignored"] = True
-        self.emit("ansible.task", **self.redactor.mask_obj(payload))
+        self.emit.ansible_task(self.redactor.mask_obj(payload))
         self._remember(kind, status, data, res)
 
     def _remember(self, kind: str, status: str, data: Mapping[str, Any], res: Mapping[str, Any]) -> None:

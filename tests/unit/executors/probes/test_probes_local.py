@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bcdrill.executors.base import Resources, RunOptions, StepContext
+from bcdrill.executors.base import EventList, Resources, RunOptions, StepContext
 from bcdrill.executors.check import run_check
 from bcdrill.executors.probes.http import json_path
 from bcdrill.scenario.model import CheckAction, CommandProbe, HttpProbe, Pos, Scenario, Step, TcpProbe
@@ -41,7 +41,7 @@ def ctx_for(probe: object, tmp_path: Path, timeout: float | None = 5.0) -> StepC
         deadline=deadline,
         cancel=threading.Event(),
         log=Sink(),
-        emit=lambda *a, **k: None,
+        emit=EventList(),
         options=RunOptions(),
         resources=Resources(),
     )

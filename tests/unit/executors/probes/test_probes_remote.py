@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from servers import serve
 
-from bcdrill.executors.base import Outcome, Resources, RunOptions, StepContext
+from bcdrill.executors.base import EventList, Outcome, Resources, RunOptions, StepContext
 from bcdrill.executors.probes.python import probe_python
 from bcdrill.executors.probes.smtp import probe_smtp
 from bcdrill.executors.probes.ssh import expectation_problems
@@ -41,7 +41,7 @@ def make_ctx(action: Any, timeout: float | None = 10.0) -> StepContext:
         deadline=None if timeout is None else time.monotonic() + timeout,
         cancel=threading.Event(),
         log=Log(),
-        emit=lambda event, /, **payload: None,
+        emit=EventList(),
         options=RunOptions(),
         resources=Resources(),
     )

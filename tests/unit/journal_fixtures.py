@@ -303,3 +303,96 @@ def reference_events(*, finished: bool = True, dry_run: bool = False) -> list[di
     if finished:
         b.add("run.finished", 12200.0, status="failed", exit_code=1)
     return b.records
+
+
+def live_snapshot() -> dict[str, Any]:
+    """The scenario snapshot of `live_events`: a drill the web console tests watch while it runs."""
+
+    def step(sid: str, kind: str, team: str, **kw: Any) -> dict[str, Any]:
+        base = {"id": sid, "title": sid.upper(), "phase": kw.pop("phase", "切换"), "team": team, "kind": kind}
+        base.update({"needs": [], "expect": None, "on_failure": "abort", "recovers": [], "declares": False})
+        base.update(
+            {"prompt": f"confirm {sid}" if kind == "manual" else None, "rollback": False, "systems": []}
+        )
+        base.update(kw)
+        return base
+
+    return {
+        "name": "live",
+        "title": "Live drill 实战演练",
+        "timezone": "Asia/Shanghai",
+        "teams": {
+            "ops": {"title": "运营管理部"},
+            "tech": {"title": "科技信息部"},
+            "office": {"title": "办公室"},
+        },
+        "participants": [
+            {"name": "张三", "team": "tech", "role": "演练总指挥 / drill commander"},
+            {"name": "赵六", "team": "ops", "role": "business verifier"},
+            {"name": "吴九", "team": "office", "role": "mail verifier"},
+        ],
+        "systems": {
+            "core": {"title": "Core 核心", "tier": 1, "rto": 1800.0, "rpo": None},
+            "mail": {"title": "Mail", "tier": 3, "rto": 3600.0, "rpo": None},
+        },
+        "steps": [
+            step("declare", "manual", "ops", declares=True, phase="启动"),
+            step("promote", "run", "tech", needs=["declare"], expect=600.0),
+            step("core-up", "check", "tech", needs=["promote"], expect=1500.0, recovers=["core"]),
+            step("verify", "manual", "ops", needs=["core-up"], expect=300.0),
+            step(
+                "mail-check", "manual", "office", needs=["declare"], recovers=["mail"], on_failure="continue"
+            ),
+        ],
+        "rollback": [step("undo", "run", "tech", rollback=True)],
+    }
+
+
+def live_events(until: float = 120.0) -> list[dict[str, Any]]:
+    """A running drill at t=`until`: declare confirmed (T0 = 60 s), promote running (expect 10 min),
+    mail-check waiting for the office team; core is projected to breach its 30 min RTO
+    (promote ends at 660 s, core-up takes 1500 s: RTO 2100 s)."""
+    b = JournalBuilder()
+    b.add(
+        "run.started",
+        0.0,
+        scenario="live",
+        run_id="live-run",
+        run_dir="/runs/live",
+        environment="lab",
+        dry_run=False,
+        snapshot=live_snapshot(),
+    )
+    b.add("step.started", 0.5, step="declare", attempt=1, kind="manual", action={}, rollback=False)
+    b.add(
+        "manual.acknowledged",
+        60.0,
+        step="declare",
+        by="赵六",
+        result="pass",
+        note=None,
+        via="console",
+        role="business verifier",
+        client="127.0.0.1",
+    )
+    b.add(
+        "step.finished",
+        60.0,
+        step="declare",
+        attempt=1,
+        status="ok",
+        duration=59.5,
+        exit_code=None,
+        detail="confirmed by 赵六",
+        log=None,
+        log_sha256=None,
+        started_t=0.5,
+        final=True,
+        rollback=False,
+    )
+    b.add("clock.declared", 60.0, step="declare", t0=60.0, t0_ts=b.ts(60.0))
+    b.add("step.started", 60.0, step="promote", attempt=1, kind="run", action={}, rollback=False)
+    b.add("step.started", 60.0, step="mail-check", attempt=1, kind="manual", action={}, rollback=False)
+    if until > 60.0:
+        b.add("note", until, kind="observation", text="all teams in the room", by="张三", id="N1")
+    return b.records

@@ -1,14 +1,16 @@
-"""Annexes and integrity: log and artifact digests, the journal chain check, the signature."""
+"""Annexes and integrity: log and artifact digests, the journal chain check, the signature, the
+evidence files uploaded in the web console."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bcdrill.record.digests import file_sha256, sums_line
-from bcdrill.record.events import STEP_FINISHED, Record
+from bcdrill.record.events import EVIDENCE_ADDED, STEP_FINISHED, Record
 from bcdrill.record.journal import check_chain
 
 
@@ -83,3 +85,21 @@ def integrity(events: list[Record], run_dir: Path | None, head: str | None) -> d
         "verify_command": f"drill verify {where}",
         "verify_pubkey_command": f"drill verify {where} --pubkey KEY.pub",
     }
+
+
+def evidence_files(events: list[Record], when: Callable[[str | None], str | None]) -> list[dict[str, Any]]:
+    """The evidence files uploaded in the web console (`evidence.added`), as the journal records them."""
+    return [
+        {
+            "step": ev["step"],
+            "file": ev["file"],
+            "name": ev.get("name") or "",
+            "size": ev.get("size"),
+            "sha256": ev["sha256"],
+            "by": ev.get("by") or "",
+            "role": ev.get("role") or "",
+            "when": when(ev.get("ts")),
+        }
+        for ev in events
+        if ev["event"] == EVIDENCE_ADDED
+    ]

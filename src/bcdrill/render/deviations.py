@@ -143,6 +143,7 @@ _RUN_KINDS = {  # episode -> (deviation label, severity)
     "interrupted": ("d_run_interrupted", "medium"),
     "orphans": ("d_run_orphans", "medium"),
     "resumed": ("d_run_resumed", "medium"),
+    "commander": ("d_run_commander", "low"),
 }
 
 

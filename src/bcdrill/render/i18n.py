@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from bcdrill.common.errors import UsageError
 from bcdrill.render.labels_audit import AUDIT_EN, AUDIT_ZH
+from bcdrill.render.labels_console import CONSOLE_EN, CONSOLE_ZH
 
 LANGS = ("en", "zh")
 
@@ -227,8 +228,8 @@ _ZH: dict[str, str] = {
 }
 
 _LABELS: dict[str, dict[str, str]] = {
-    "en": {"lang": "en", **_EN, **AUDIT_EN},
-    "zh": {"lang": "zh", **_ZH, **AUDIT_ZH},
+    "en": {"lang": "en", **_EN, **AUDIT_EN, **CONSOLE_EN},
+    "zh": {"lang": "zh", **_ZH, **AUDIT_ZH, **CONSOLE_ZH},
 }
 
 

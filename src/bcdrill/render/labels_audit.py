@@ -80,7 +80,8 @@ AUDIT_EN: dict[str, str] = {
     "a step with on_failure: continue failed or timed out; a step cancelled, interrupted, "
     "skipped or never run; an RPO target unmeasured",
     "rule_low": "a failure ignored (on_failure: ignore); a retried step; a late step (over 1.5 × expect "
-    "and at least 10 s over); a step skipped by its when condition",
+    "and at least 10 s over); a step skipped by its when condition; a drill commander's decision in the web "
+    "console (hold, continue, skip, retry, mark done)",
     "d_failed": "failed",
     "d_timeout": "timed out",
     "d_failed_ignored": "failed (ignored)",
@@ -268,7 +269,8 @@ AUDIT_ZH: dict[str, str] = {
     "rule_medium": "演练被中断或续跑、中断后仍有遗留进程；on_failure: continue 的步骤失败或超时；"
     "步骤被取消、中断、跳过或未执行；RPO 未测量",
     "rule_low": "已忽略的失败（on_failure: ignore）；重试过的步骤；"
-    "延迟的步骤（超过预期 1.5 倍且多出至少 10 秒）；因条件不满足而跳过的步骤",
+    "延迟的步骤（超过预期 1.5 倍且多出至少 10 秒）；因条件不满足而跳过的步骤；"
+    "演练总指挥在网页控制台上的决定（暂停、继续、跳过、重试、标记完成）",
     "d_failed": "失败",
     "d_timeout": "超时",
     "d_failed_ignored": "失败（已忽略）",

@@ -120,7 +120,8 @@ def _ack_rows(runs: list[StepRun], clock: Clock, L: Mapping[str, str]) -> list[d
             "result_class": ack.result,
             "when": clock.full(ack.ts),
             "note": ack.note,
-            "via": ack.via,
+            "via": L.get("via_" + (ack.via or ""), ack.via or "") + (f" ({ack.role})" if ack.role else ""),
+            "evidence": [e[:12] for e in ack.evidence],
             "auto": is_auto_ack(ack),
         }
         for run in runs
@@ -423,6 +424,7 @@ def build_view(
         "corrective": _corrective(events, previous or [], clock, L, where),
         "signoffs": sections.signoffs(snap, L),
         "integrity": annex.integrity(events, Path(run_dir) if run_dir else None, summary["journal_head"]),
+        "evidence": annex.evidence_files(events, clock.full),
         "journal_head": summary["journal_head"],
         "journal_lines": summary["journal_lines"],
         "verify_command": f"drill verify {where}",

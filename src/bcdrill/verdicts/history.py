@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bcdrill.record.events import (
+    COMMANDER_ACTION,
     RUN_FINISHED,
     RUN_INTERRUPTED,
     RUN_RESUMED,
@@ -21,7 +22,8 @@ from bcdrill.record.events import (
 
 @dataclass(frozen=True)
 class Episode:
-    """One run-level event: kind is interrupted | aborted | crashed | resumed | rollback | orphans."""
+    """One run-level event: kind is interrupted | aborted | crashed | resumed | rollback | orphans |
+    commander (a drill commander's decision in the web console: hold, continue, skip, retry, mark_done)."""
 
     kind: str
     ts: str
@@ -91,6 +93,9 @@ def run_history(events: Sequence[Record]) -> History:
         elif ev["event"] == STEP_STARTED and ev.get("rollback") and not in_rollback:
             in_rollback = True
             episodes.append(Episode("rollback", ev["ts"], ev["t"], {"first_step": ev["step"]}))
+        elif ev["event"] == COMMANDER_ACTION:
+            keys = ("action", "step", "by", "role", "reason", "via", "client")
+            episodes.append(Episode("commander", ev["ts"], ev["t"], _pick(ev, *keys)))
         elif ev["event"] == RUN_STARTED:
             stopped = False
         if ev["event"] not in (RUN_RESUMED, STEP_ORPHANS):

@@ -33,7 +33,9 @@ class Ack:
     result: str | None
     note: str | None
     ts: str
-    via: str | None = None
+    via: str | None = None  # terminal | ack-file | console | auto | mark-done
+    role: str | None = None  # console: the participant's role
+    evidence: tuple[str, ...] = ()  # console: SHA-256 of the evidence files given with it
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,10 @@ def _on_finish(run: StepRun, ev: StepFinished) -> None:
 
 
 def _on_ack(run: StepRun, ev: ManualAcknowledged) -> None:
-    run.acks.append(Ack(ev.get("by"), ev.get("result"), ev.get("note"), ev["ts"], ev.get("via")))
+    evidence = tuple(ev.get("evidence") or ())
+    run.acks.append(
+        Ack(ev.get("by"), ev.get("result"), ev.get("note"), ev["ts"], ev.get("via"), ev.get("role"), evidence)
+    )
 
 
 def step_runs(events: Sequence[Record]) -> list[StepRun]:

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -306,5 +307,9 @@ def build_app(
             console.stop.set()
             await task
 
-    app = Starlette(routes=routes(console), lifespan=lifespan)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        return _error(status, "no such page or method" if status in (404, 405) else "bad request")
+
+    app = Starlette(routes=routes(console), lifespan=lifespan, exception_handlers={HTTPException: http_error})
     return Logged(app, console.log), console

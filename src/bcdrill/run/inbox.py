@@ -331,8 +331,9 @@ def mark_note_journaled(path: Path) -> None:
         os.replace(path, done / path.name)
 
 
-def _journal_note(run_dir: Path, record: NotePayload) -> Record:
-    """Append a `note` event to the journal of a run whose lock the caller holds."""
+def _journal_note(run_dir: Path, record: Mapping[str, Any]) -> Record:
+    """Append a `note` event (the keys of a note file, in their order) to the journal of a run whose
+    lock the caller holds."""
     from bcdrill.common.redact import Redactor
     from bcdrill.record.journal import Journal
 
@@ -343,7 +344,7 @@ def _journal_note(run_dir: Path, record: NotePayload) -> Record:
         journal.close()
 
 
-def _journal_pending_notes(run_dir: Path, ours: str) -> Record:
+def _journal_pending_notes(run_dir: Path, ours: str | None) -> Record:
     """Journal every pending note, oldest first — ours and any a runner left behind when it was killed
     before it could journal them — and return the line of ours. The caller holds the lock."""
     line: Record | None = None

@@ -170,3 +170,20 @@ def test_the_check_catches_a_cycle() -> None:
 def test_an_import_only_for_type_checking_makes_no_cycle() -> None:
     edges = {"bcdrill.a": [("bcdrill.b", 1, True)], "bcdrill.b": [("bcdrill.a", 3, False)]}
     assert cycles(edges) == []
+
+
+def test_event_names_are_the_constants_of_record_events() -> None:
+    """A journal event is named by its constant (`STEP_FINISHED`), never typed out: a string literal
+    equal to a dotted event name outside record/events.py is refused."""
+    from bcdrill.record import events
+
+    names = {value for value in vars(events).values() if isinstance(value, str) and value in events.TYPES}
+    dotted = {name for name in names if "." in name}  # `note` is an ordinary word too
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value!r}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != PACKAGE / "record" / "events.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value in dotted
+    ]
+    assert dotted and not found, "event names typed out (use the constants):\n" + "\n".join(found)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bcdrill.listeners.console.server import ConsoleServer, Exposure, bind, check_exposure, links
-from bcdrill.record.events import Record
+from bcdrill.record.events import RUN_STARTED, Record
 
 
 class ConsoleListener:
@@ -36,7 +36,7 @@ class ConsoleListener:
         if self.server is not None:
             self.server.hub.wake()
             return
-        if record["event"] != "run.started":
+        if record["event"] != RUN_STARTED:
             return
         run_dir = Path(record.get("run_dir") or ".")
         log_path = run_dir / "console.log"

@@ -18,8 +18,9 @@ from typing import Any
 
 from bcdrill.common import dag
 from bcdrill.common.timestamps import parse_ts
+from bcdrill.record import events as ev
 
-ENDS = ("run.finished", "run.interrupted", "run.resumed")
+ENDS = ev.RUN_ENDS
 OPEN = ("running", "waiting", "retrying")
 
 
@@ -210,9 +211,9 @@ class DrillState:
                 view.status = "interrupted"
                 self.changed.add(view.id)
         self.held_by = None  # a resumed or stopped runner is not held
-        if rec.get("event") == "run.finished":
+        if rec.get("event") == ev.RUN_FINISHED:
             self.status, self.exit_code = str(rec.get("status")), rec.get("exit_code")
-        elif rec.get("event") == "run.interrupted":
+        elif rec.get("event") == ev.RUN_INTERRUPTED:
             self.status = "interrupted"
         else:
             self.status, self.exit_code = "running", None
@@ -249,17 +250,17 @@ def _wall(ts: str | None) -> float | None:
 
 
 _HANDLERS = {
-    "run.started": DrillState._started,
-    "step.started": DrillState._step_started,
-    "step.finished": DrillState._step_finished,
-    "manual.acknowledged": DrillState._ack,
-    "evidence.added": DrillState._evidence,
-    "commander.action": DrillState._action,
-    "clock.declared": DrillState._declared,
-    "system.recovered": DrillState._recovered,
-    "system.rpo": DrillState._rpo,
-    "note": DrillState._note,
-    "run.finished": DrillState._end,
-    "run.interrupted": DrillState._end,
-    "run.resumed": DrillState._end,
+    ev.RUN_STARTED: DrillState._started,
+    ev.STEP_STARTED: DrillState._step_started,
+    ev.STEP_FINISHED: DrillState._step_finished,
+    ev.MANUAL_ACK: DrillState._ack,
+    ev.EVIDENCE_ADDED: DrillState._evidence,
+    ev.COMMANDER_ACTION: DrillState._action,
+    ev.CLOCK_DECLARED: DrillState._declared,
+    ev.SYSTEM_RECOVERED: DrillState._recovered,
+    ev.SYSTEM_RPO: DrillState._rpo,
+    ev.NOTE: DrillState._note,
+    ev.RUN_FINISHED: DrillState._end,
+    ev.RUN_INTERRUPTED: DrillState._end,
+    ev.RUN_RESUMED: DrillState._end,
 }

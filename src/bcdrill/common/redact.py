@@ -1,20 +1,40 @@
 """Mask secret values in text and in JSON-like objects before they are written anywhere.
 
 Every occurrence of a secret value becomes `***` — and so does every form the value takes on its
-way out, because the tools that show it escape it first: shell-quoted (`shlex.quote`), JSON-escaped
-(with and without `\\uXXXX`), Python repr, HTML-escaped, URL-encoded (`%XX`, `+` for spaces),
-each line of a multi-line value (a key file), and the pieces of a value between its quotes,
-backslashes and backticks (a shell or a parser that splits it there shows the pieces). Longer forms
-are matched first, so a form that contains another is masked whole. Pieces and values shorter than
-`MIN_SECRET_LENGTH` characters are *not* masked: masking "a" or "12" would shred every line of
-output and make the journal useless as evidence. Such values are listed in `Redactor.too_short`
-so the caller can warn the operator that they are unprotected. A value the far side transforms in
-another way (hashes, base64-encodes, reverses) cannot be recognised.
+way out, because the tools that show it escape it first. A secret is not matched as one literal
+but as a pattern built character by character: a letter or digit must appear as itself, every
+other character may appear in any of the ways tools write it, at any depth of nesting:
+
+- as itself, behind any number of backslashes (`\\"`, `\\\\\\"`: shell double quotes, `printf %q`,
+  JSON, Python repr, a JSON string inside a JSON string);
+- JSON/Python/C escapes: `\\n`, `\\r`, `\\t`, `\\uXXXX` (JSON with `ensure_ascii`, surrogate
+  pairs too), `\\UXXXXXXXX`, `\\xXX` (`ascii()`), the UTF-8 bytes as `\\xXX` (bytes repr) or as
+  octal `\\ooo` (bash `$'...'`), hex digits in either case;
+- HTML entities: named (`&quot;`, `&ouml;`), decimal (`&#34;`, Jinja2/MarkupSafe) and hex
+  (`&#x27;`, `html.escape`), escaped again any number of times (`&amp;quot;`);
+- URL-encoded UTF-8 bytes (`%22`, `%c3%b6`, encoded again as `%2522`), `+` for a blank;
+- a single quote as a shell writes it inside single quotes: `'"'"'` (`shlex.quote`) or `'\\''`
+  (`bash -x`, `${x@Q}`), their quotes escaped in turn;
+- a line break as `\\n` or `\\r\\n`.
+
+Each line of a multi-line value (a key file) is also a secret on its own, and so are the pieces of a
+value between its quotes, backslashes and backticks (a shell or a parser that splits it there shows
+the pieces). Longer secrets are tried first, so a value that contains another is masked whole.
+Values, lines and pieces shorter than `MIN_SECRET_LENGTH` characters are *not* masked: masking "a"
+or "12" would shred every line of output and make the journal useless as evidence. Such values are
+listed in `Redactor.too_short` so the caller can warn the operator that they are unprotected. A
+value the far side transforms in another way (hashes, base64-encodes, reverses) cannot be recognised.
+
+Masked text contains no secret character sequence, so escaping it again (JSON, HTML, URL, a shell)
+cannot bring a secret back. `Redactor(scenario.secrets)` is the redactor of a drill: the journal,
+the step logs, Ansible artifacts and validation messages go through it; anything new that writes
+or sends run data (web console, notifiers) must too.
 """
 
 from __future__ import annotations
 
 import html
+import html.entities
 import json
 import re
 import shlex
@@ -25,19 +45,106 @@ from typing import Any
 MASK = "***"
 MIN_SECRET_LENGTH = 3
 
-
 _SPLITS = re.compile(r"[\"'\\`]+")
+_BACKSLASHES = r"\\*+"  # possessive: a run of backslashes is taken whole, never re-split
+_ESCAPE = r"\\++"  # the backslash(es) of an escape sequence
+_CONTROL = {"\n": "n", "\r": "r", "\t": "t", "\f": "f", "\b": "b", "\v": "v"}
+
+
+def _hex(value: int, width: int) -> str:
+    """A regex for `value` in hex with `width` digits, each letter in either case."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{value:0{width}x}")
+
+
+def _escapes(char: str) -> list[str]:
+    """Backslash escapes of `char` (JSON, Python, C, bash $'...'), behind any number of backslashes."""
+    code = ord(char)
+    forms = []
+    if char in _CONTROL:
+        forms.append(_CONTROL[char])
+    if code < 0x10000:
+        forms.append("u" + _hex(code, 4))
+    else:  # JSON writes a surrogate pair
+        high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+        forms.append("u" + _hex(high, 4) + r"\\+u" + _hex(low, 4))
+    forms.append("U" + _hex(code, 8))
+    if code < 0x100:
+        forms.append("x" + _hex(code, 2))
+    data = char.encode("utf-8")
+    if len(data) > 1:
+        forms.append(r"\\+".join("x" + _hex(b, 2) for b in data))
+    forms.append(r"\\+".join(f"{b:03o}" for b in data))
+    return [_ESCAPE + form for form in forms]
+
+
+def _entities(char: str) -> list[str]:
+    """HTML entities of `char`, escaped again any number of times (`&amp;quot;`)."""
+    code = ord(char)
+    names = [name for name, point in html.entities.name2codepoint.items() if point == code]
+    if char == "'":
+        names.append("apos")
+    refs = [f"#0*{code}", "#[xX]" + f"0*{_hex(code, 1 if code < 16 else 2 if code < 256 else 4)}"]
+    return [f"&(?:amp;)*(?:{'|'.join(refs + names)});"]
+
+
+def _url(char: str) -> list[str]:
+    """The UTF-8 bytes of `char` URL-encoded, the `%` itself encoded again any number of times."""
+    forms = ["".join("%(?:25)*" + _hex(b, 2) for b in char.encode("utf-8"))]
+    if char == " ":
+        forms.append(r"\+")
+    return forms
+
+
+def _char(char: str) -> str:
+    """A regex for every way `char` may be written (see the module doc)."""
+    if char.isascii() and char.isalnum():
+        return re.escape(char)
+    itself = _ESCAPE if char == "\\" else _BACKSLASHES + re.escape(char)
+    forms = [itself, *_escapes(char), *(_BACKSLASHES + form for form in [*_entities(char), *_url(char)])]
+    if char == "\n":
+        forms.insert(0, rf"\r?\n|{_ESCAPE}r{_ESCAPE}n")
+    if char == "'":
+        quote = "(?:" + "|".join([_BACKSLASHES + "'", *_entities("'"), *_url("'")]) + ")"
+        double = "(?:" + "|".join([_BACKSLASHES + '"', *_entities('"'), *_url('"')]) + ")"
+        forms.insert(0, f"{quote}{double}{quote}{double}{quote}")  # '"'"'
+        forms.insert(0, f"{quote}{_ESCAPE}{quote}{quote}")  # '\''
+    return "(?:" + "|".join(forms) + ")"
+
+
+def secret_pattern(secret: str) -> str:
+    """The regex (source) matching `secret` in every form of the module doc. A match never starts
+    inside a run of backslashes (it starts at the run's first one): a long run costs linear time."""
+    start = "" if secret[:1].isascii() and secret[:1].isalnum() else r"(?<!\\)"
+    return start + "".join(_char(c) for c in secret)
+
+
+def secret_parts(secret: str) -> set[str]:
+    """The values masked for `secret`: itself, each line of it, its pieces between quotes and
+    backslashes — whatever their length (`Redactor` drops the short ones)."""
+    parts = {secret, secret.replace("\r\n", "\n"), *(line.strip() for line in secret.splitlines())}
+    if _SPLITS.search(secret):
+        parts |= set(_SPLITS.split(secret))
+    return {p for p in parts if p}
+
+
+def _anchor(secret: str) -> str:
+    """The longest run of ASCII letters and digits in `secret` ("" if it has none): every form of
+    the secret contains it as it is."""
+    return max(re.findall(r"[A-Za-z0-9]+", secret), key=len, default="")
 
 
 def derived_forms(secret: str) -> set[str]:
-    """The texts `secret` may appear as in output (see the module doc), itself included."""
-    forms = {secret, secret.replace("\r\n", "\n")}
+    """Common texts `secret` appears as in output (for tests and docs): as written, JSON-escaped both
+    ways, repr and ascii, shell-quoted, HTML-escaped, URL-encoded, each line. The Redactor matches
+    these and many more (the module doc)."""
+    forms = {secret, secret.replace("\r\n", "\n"), secret.replace("\n", "\r\n")}
     for value in (secret, *(line.strip() for line in secret.splitlines())):
         forms |= {
             value,
             json.dumps(value)[1:-1],
             json.dumps(value, ensure_ascii=False)[1:-1],
             repr(value)[1:-1],
+            ascii(value)[1:-1],
             shlex.quote(value),
             html.escape(value),
             html.escape(value, quote=False),
@@ -45,20 +152,33 @@ def derived_forms(secret: str) -> set[str]:
             urllib.parse.quote(value),
             urllib.parse.quote_plus(value),
         }
-    if _SPLITS.search(secret):
-        forms |= set(_SPLITS.split(secret))
     return {f for f in forms if f}
 
 
 class Redactor:
-    """Replace every secret value (in all its derived forms) with `***`; no secrets: a cheap no-op."""
+    """Replace every secret value (in all its forms) with `***`; no secrets: a cheap no-op.
+
+    Letters and digits appear as themselves in every form, so a text without a secret's longest
+    run of them cannot hold the secret: only the secrets whose run is in the text are searched for
+    (one compiled pattern per such combination, kept)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         values = {s for s in secrets if isinstance(s, str) and s}
         self.too_short: tuple[str, ...] = tuple(sorted(s for s in values if len(s) < MIN_SECRET_LENGTH))
-        forms = {f for s in values if len(s) >= MIN_SECRET_LENGTH for f in derived_forms(s)}
-        kept = sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=lambda s: (-len(s), s))
-        self._pattern = re.compile("|".join(re.escape(s) for s in kept)) if kept else None
+        parts = {p for s in values if len(s) >= MIN_SECRET_LENGTH for p in secret_parts(s)}
+        kept = sorted((p for p in parts if len(p) >= MIN_SECRET_LENGTH), key=lambda s: (-len(s), s))
+        self._parts = [(_anchor(p), secret_pattern(p)) for p in kept]
+        self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
+        self._pattern = self._combined(tuple(range(len(kept)))) if kept else None
+
+    def _combined(self, which: tuple[int, ...]) -> re.Pattern[str]:
+        pattern = self._compiled.get(which)
+        if pattern is None:
+            if len(self._compiled) > 256:
+                self._compiled.clear()
+            pattern = re.compile("|".join(self._parts[i][1] for i in which))
+            self._compiled[which] = pattern
+        return pattern
 
     @property
     def active(self) -> bool:
@@ -69,7 +189,8 @@ class Redactor:
         """`text` with every secret value replaced by `***`."""
         if self._pattern is None or not text:
             return text
-        return self._pattern.sub(MASK, text)
+        which = tuple(i for i, (anchor, _) in enumerate(self._parts) if anchor in text)
+        return self._combined(which).sub(MASK, text) if which else text
 
     def mask_obj(self, obj: Any) -> Any:
         """A copy of `obj` with secrets masked in every string, dict key included.

@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 import json
 import shlex
+import subprocess
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from bcdrill.common.redact import MASK, Redactor
+from bcdrill.common.redact import MASK, Redactor, derived_forms
 
 
 def test_masks_every_occurrence_longest_first() -> None:
@@ -90,3 +91,70 @@ def test_a_validation_message_never_quotes_a_secret(tmp_path: Path) -> None:
         parse_scenario(text.encode(), "f.yaml", tmp_path, cli_vars={"db_password": SECRET})
     message = str(info.value.problems[0])
     assert "got '***'" in message and "Tok" not in message
+
+
+def _bash(script: str, value: str) -> str:
+    done = subprocess.run(["bash", "-xc", script, "_", value], capture_output=True, text=True, check=True)
+    return done.stdout + done.stderr
+
+
+def _double_quoted(value: str) -> str:
+    return '"' + "".join("\\" + c if c in '"\\$`' else c for c in value) + '"'
+
+
+FORMS_OF_FORMS = {
+    "shell double quotes": _double_quoted(SECRET),
+    "printf %q": _bash('printf %q "$1"', SECRET),
+    "bash -x trace": _bash('true "$1"', SECRET),
+    "ascii()": ascii(SECRET),
+    "bytes repr": repr(SECRET.encode()),
+    "MarkupSafe (Jinja2)": SECRET.replace('"', "&#34;").replace("'", "&#39;"),
+    "JSON of shlex.quote": json.dumps(shlex.quote(SECRET)),
+    "JSON in JSON": json.dumps(json.dumps(SECRET)),
+    "JSON, \\u upper case": json.dumps(SECRET).replace("\\u00f6", "\\u00F6"),
+    "HTML of JSON": html.escape(json.dumps(SECRET)),
+    "HTML twice": html.escape(html.escape(SECRET)),
+    "URL-encoded twice": urllib.parse.quote(urllib.parse.quote(SECRET, safe=""), safe=""),
+    "key file with CRLF": KEYFILE.replace("\n", "\r\n"),
+    "JSON of the key file with CRLF": json.dumps(KEYFILE.replace("\n", "\r\n")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMS_OF_FORMS))
+def test_no_fragment_of_any_escaped_form_survives(name: str) -> None:
+    shown = FORMS_OF_FORMS[name]
+    masked = Redactor([SECRET, KEYFILE]).mask(f"before {shown} after")
+    for piece in ("Tok", "Dq", "Bs", "x$y", "x\\$y", "QUJDREVG", "UVJTVFVW", "BEGIN KEY"):
+        assert piece not in masked, (name, masked)
+    assert masked.startswith("before ") and masked.endswith(" after"), masked
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        json.dumps,
+        lambda s: json.dumps(s, ensure_ascii=False),
+        html.escape,
+        shlex.quote,
+        lambda s: urllib.parse.quote(s, safe=""),
+        repr,
+        ascii,
+    ],
+)
+def test_escaping_masked_text_brings_nothing_back(escape: object) -> None:
+    assert callable(escape)
+    redactor = Redactor([SECRET, KEYFILE])
+    shown = [SECRET, *sorted(derived_forms(SECRET)), *KEYFILE.splitlines(), *FORMS_OF_FORMS.values()]
+    text = " | ".join(shown)
+    again = str(escape(redactor.mask(text)))
+    for secret in (SECRET, KEYFILE):
+        for form in derived_forms(secret):
+            if len(form) >= 3:
+                assert form not in again, form
+    assert "Dq" not in again
+
+
+def test_plain_ascii_secrets_and_their_neighbours() -> None:
+    r = Redactor(["hunter2-secret", "Pa55word"])
+    assert r.mask("u=admin p=hunter2-secret; Pa55words") == f"u=admin p={MASK}; {MASK}s"
+    assert r.mask("nothing here") == "nothing here"

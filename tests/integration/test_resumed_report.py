@@ -67,6 +67,8 @@ def test_aborted_rolled_back_and_resumed_run_shows_its_history(tmp_path: Path) -
 
     en = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "complete after 1 resume(s) (aborted 1×)" in en
+    verdict = en.split("## 1.")[0]  # the line under 'OBJECTIVES NOT MET' never reads 'all met'
+    assert "All steps succeeded" not in verdict and "but only after the run was interrupted" in verdict
     timeline = en.split("## 5.")[1].split("## 6.")[0]
     assert "| rollback started |" in timeline and "| aborted |" in timeline and "| resumed |" in timeline
     deviations = en.split("## 7.")[1].split("## 8.")[0]
@@ -79,6 +81,7 @@ def test_aborted_rolled_back_and_resumed_run_shows_its_history(tmp_path: Path) -
     )
     assert zh.returncode == 0, zh.stderr
     text = (tmp_path / "zh.md").read_text(encoding="utf-8")
+    assert "所有步骤均成功" not in text.split("## 1.")[0] and "后续跑——见" in text.split("## 1.")[0]
     assert "（续跑 1 次后）" in text and "演练中止" in text and "执行了回退" in text and "续跑记录: 1" in text
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert html.count('class="bar actual') == 4  # failover, verify twice (two bars, a gap between), undo

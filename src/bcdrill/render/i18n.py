@@ -35,6 +35,8 @@ _EN: dict[str, str] = {
     "outcome": "Outcome",
     "all_met": "All steps succeeded and every RTO/RPO target was met.",
     "not_all_met": "Not every step succeeded or not every target was met — see the deviations.",
+    "met_after_trouble": "Every step ended ok and every RTO/RPO target was met, but only after the run was "
+    "interrupted, aborted, rolled back or crashed and then resumed — see the deviations.",
     "results": "RTO / RPO results",
     "system": "System",
     "tier": "Tier",
@@ -146,6 +148,8 @@ _ZH: dict[str, str] = {
     "outcome": "结论",
     "all_met": "所有步骤均成功，所有 RTO/RPO 目标均已达成。",
     "not_all_met": "存在未成功的步骤或未达成的目标——见“偏差”。",
+    "met_after_trouble": "所有步骤最终成功，所有 RTO/RPO 目标均已达成，"
+    "但演练曾被中断、中止、回退或崩溃后续跑——见“偏差”。",
     "results": "RTO / RPO 结果",
     "system": "系统",
     "tier": "等级",

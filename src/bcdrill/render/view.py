@@ -267,6 +267,14 @@ def target_detail(
     return "\n".join(lines)
 
 
+def _verdict_line(verdict: str, all_ok: bool, L: Mapping[str, str]) -> str:
+    """The sentence under the verdict: never 'all met' under a 'not met' verdict (a run that ended well
+    only after an abort, a crash or a rollback says so)."""
+    if not all_ok:
+        return L["not_all_met"]
+    return L["met_after_trouble"] if verdict == "not_met" else L["all_met"]
+
+
 def _evaluation(
     events: Events,
     evaluation: Evaluation,
@@ -275,6 +283,7 @@ def _evaluation(
     clock: Clock,
     L: Mapping[str, str],
     auto_acks: int,
+    all_ok: bool,
 ) -> dict[str, Any]:
     counts = {sev: sum(1 for d in devs if d.severity == sev) for sev in ("high", "medium", "low")}
     if counts["high"] or summary["status"] != "complete":
@@ -290,6 +299,7 @@ def _evaluation(
     return {
         "verdict": verdict,
         "verdict_text": L["verdict_" + verdict] + (L["verdict_auto_suffix"] if auto_acks else ""),
+        "verdict_line": _verdict_line(verdict, all_ok, L),
         "rto_met": f"{sum(1 for s in with_rto if s.rto_met)} / {len(with_rto)}",
         "rpo_met": f"{sum(1 for s in with_rpo if s.rpo_met)} / {len(with_rpo)}",
         "steps_ok": f"{steps.get('ok', 0)} / {sum(steps.values())}",
@@ -420,7 +430,7 @@ def build_view(
         ],
         "resumes": history.resumes,
         "ack_counts": ack_counts,
-        "evaluation": _evaluation(events, evaluation, devs, summary, clock, L, ack_counts["auto"]),
+        "evaluation": _evaluation(events, evaluation, devs, summary, clock, L, ack_counts["auto"], ok),
         "corrective": _corrective(events, previous or [], clock, L, where),
         "signoffs": sections.signoffs(snap, L),
         "integrity": annex.integrity(events, Path(run_dir) if run_dir else None, summary["journal_head"]),

@@ -307,6 +307,8 @@ def take_notes(run_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     known kind, are skipped: `add_note` writes neither)."""
     found = []
     for path in sorted((Path(run_dir) / "notes").glob("*.json"), key=_written_at):
+        if path.name.startswith("."):  # a note being written (pathlib's glob matches hidden files)
+            continue
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -97,6 +97,8 @@ def pending_requests(run_dir: Path, actions: tuple[str, ...] = ACTIONS) -> list[
     found = []
     folder = Path(run_dir) / REQUESTS
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        if path.name.startswith("."):  # being written (pathlib's glob matches hidden files): taking it
+            continue  # now would journal it twice, once more after its rename
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

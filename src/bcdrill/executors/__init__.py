@@ -25,6 +25,7 @@ EXECUTORS: dict[str, str] = {  # action kind -> the module whose `EXECUTOR: Exec
     "manual": "bcdrill.executors.manual",
     "ssh": "bcdrill.executors.ssh",
     "ansible": "bcdrill.executors.ansible",
+    "awx": "bcdrill.executors.awx",
 }
 
 

@@ -61,6 +61,22 @@ class TaskEvent(_TaskRequired, total=False):
     action: str | None
     item: str
     ignored: bool
+    awx_job: int  # `awx` steps: the AWX job the result comes from
+
+
+class _AwxJobRequired(TypedDict):
+    step: str
+    job: int
+    type: str  # job | workflow_job
+
+
+class AwxJobEvent(_AwxJobRequired, total=False):
+    """The job an `awx` step launched on the controller (journaled as `awx.job`)."""
+
+    template: str | None
+    template_id: int | None
+    job_type: str  # run | check
+    url: str
 
 
 class _AckRequired(TypedDict):
@@ -107,6 +123,8 @@ class Emit(Protocol):
 
     def commander_action(self, command: CommandEvent, /) -> None: ...
 
+    def awx_job(self, job: AwxJobEvent, /) -> None: ...
+
 
 class EventList:
     """An Emit that keeps what it is given, as (method name, payload): for executors run outside a
@@ -123,6 +141,9 @@ class EventList:
 
     def commander_action(self, command: CommandEvent, /) -> None:
         self.events.append(("commander_action", command))
+
+    def awx_job(self, job: AwxJobEvent, /) -> None:
+        self.events.append(("awx_job", job))
 
 
 @dataclass(frozen=True)

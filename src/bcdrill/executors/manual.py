@@ -9,6 +9,8 @@ An acknowledgement is pass, fail or not_tested (not a pass: the step fails, with
 a commander's skip (from the console) ends the step `skipped` and journals `commander.action`.
 The wait honours the step's deadline and the cancel event. Every acknowledgement is
 journalled as `manual.acknowledged`; a `fail` makes the step failed.
+- `awx_approve: {step, node}`: the question is asked once the AWX workflow that `step` launched
+  waits at approval node `node`; pass approves it there, fail denies it (`executors/awx.py`).
 """
 
 from __future__ import annotations
@@ -179,6 +181,19 @@ def _required(
 
 
 def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:
+    """Ask for a decision; with `awx_approve`, once the AWX workflow waits for it, and then pass it on."""
+    if action.awx_approve is None:
+        return _confirm(action, ctx)
+    from bcdrill.executors.awx import await_approval, settle_approval
+
+    _began(ctx)
+    pending = await_approval(action.awx_approve, ctx)
+    if isinstance(pending, Outcome):
+        return pending
+    return settle_approval(action.awx_approve, pending, _confirm(action, ctx), ctx)
+
+
+def _confirm(action: ManualAction, ctx: StepContext) -> Outcome:
     _began(ctx)
     if ctx.options.auto_ack:
         return _record(ctx, "auto", "pass", None, "auto")
@@ -203,7 +218,9 @@ class ManualExecutor:
         return _record(ctx, "auto (dry run)", "pass", None, "auto")
 
     def describe(self, action: ManualAction, /) -> str:
-        return f"confirm: {action.prompt}"
+        approval = action.awx_approve
+        then = f" (then approve '{approval.node}' of {approval.step} on AWX)" if approval else ""
+        return f"confirm: {action.prompt}{then}"
 
 
 EXECUTOR: Executor[ManualAction] = ManualExecutor()

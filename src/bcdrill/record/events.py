@@ -28,7 +28,10 @@ commander.action   action (hold|continue|skip|retry|mark_done), step (or null), 
 evidence.added     step, file (relative to the run directory), name (as uploaded), sha256, size, by,
                    role, client, via, given_ts: an evidence file uploaded in the console
 ansible.task       step, host, task, status, start, end, duration (Ansible's own times), play, action,
-                   item (loop items only), ignored (a failure with ignore_errors only)
+                   item (loop items only), ignored (a failure with ignore_errors only),
+                   awx_job (the AWX job the result comes from; `awx` steps only)
+awx.job            step, job (id), type (job|workflow_job), template, template_id, job_type (run|check),
+                   url (the job's API address): the job an `awx` step launched on the controller
 clock.declared     step (or null when the run start is T0), t0 (`t` value), t0_ts
 system.recovered   system, step, rto (seconds since T0)
 system.rpo         system, step, rpo (seconds), data_timestamp (UTC ISO-8601)
@@ -49,6 +52,7 @@ STEP_STARTED: Final = "step.started"
 STEP_FINISHED: Final = "step.finished"
 MANUAL_ACK: Final = "manual.acknowledged"
 ANSIBLE_TASK: Final = "ansible.task"
+AWX_JOB: Final = "awx.job"
 CLOCK_DECLARED: Final = "clock.declared"
 SYSTEM_RECOVERED: Final = "system.recovered"
 SYSTEM_RPO: Final = "system.rpo"
@@ -230,10 +234,28 @@ class AnsibleTaskPayload(_AnsibleTaskPayload, total=False):
     action: str | None
     item: str  # loop items: the item's label
     ignored: bool  # a failure with ignore_errors
+    awx_job: int  # awx steps: the AWX job the result comes from
 
 
 class AnsibleTask(_Envelope, AnsibleTaskPayload):
     event: Literal["ansible.task"]
+
+
+class _AwxJobPayload(TypedDict):
+    step: str
+    job: int
+    type: str  # job | workflow_job
+
+
+class AwxJobPayload(_AwxJobPayload, total=False):
+    template: str | None
+    template_id: int | None
+    job_type: str  # run | check
+    url: str
+
+
+class AwxJob(_Envelope, AwxJobPayload):
+    event: Literal["awx.job"]
 
 
 class _ClockDeclaredPayload(TypedDict):
@@ -349,6 +371,7 @@ Record = (
     | StepFinished
     | ManualAcknowledged
     | AnsibleTask
+    | AwxJob
     | ClockDeclared
     | SystemRecovered
     | SystemRpo
@@ -368,6 +391,7 @@ TYPES: dict[str, type[Any]] = {
     STEP_FINISHED: StepFinished,
     MANUAL_ACK: ManualAcknowledged,
     ANSIBLE_TASK: AnsibleTask,
+    AWX_JOB: AwxJob,
     CLOCK_DECLARED: ClockDeclared,
     SYSTEM_RECOVERED: SystemRecovered,
     SYSTEM_RPO: SystemRpo,
@@ -411,6 +435,10 @@ def manual_acknowledged(**payload: Unpack[ManualAcknowledgedPayload]) -> Entry:
 
 def ansible_task(**payload: Unpack[AnsibleTaskPayload]) -> Entry:
     return Entry(ANSIBLE_TASK, payload)
+
+
+def awx_job(**payload: Unpack[AwxJobPayload]) -> Entry:
+    return Entry(AWX_JOB, payload)
 
 
 def clock_declared(**payload: Unpack[ClockDeclaredPayload]) -> Entry:

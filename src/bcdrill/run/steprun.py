@@ -18,7 +18,7 @@ from typing import Any, Literal
 from bcdrill.common.errors import JournalWriteError
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors import get_executor
-from bcdrill.executors.base import AckEvent, CommandEvent, Outcome, StepContext, TaskEvent
+from bcdrill.executors.base import AckEvent, AwxJobEvent, CommandEvent, Outcome, StepContext, TaskEvent
 from bcdrill.record import events as ev
 from bcdrill.record.events import StepFinishedPayload, StepStatus
 from bcdrill.run.rundir import StepLog
@@ -50,6 +50,9 @@ class _JournalEvents:
 
     def commander_action(self, command: CommandEvent, /) -> None:
         self.s.emit(ev.commander_action(**command))
+
+    def awx_job(self, job: AwxJobEvent, /) -> None:
+        self.s.emit(ev.awx_job(**job))
 
 
 class StepRunner:

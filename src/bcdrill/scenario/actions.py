@@ -1,4 +1,4 @@
-"""Building a step's action (run, ssh, ansible, check, manual, wait) from validated fields."""
+"""Building a step's action (run, ssh, ansible, awx, check, manual, wait) from validated fields."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from bcdrill.scenario import fields as F
 from bcdrill.scenario.model import (
     Action,
     AnsibleAction,
+    AwxAction,
+    AwxApproval,
     CheckAction,
     CommandProbe,
     HttpProbe,
@@ -72,9 +74,32 @@ def _ansible(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:
     )
 
 
+def _awx(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:
+    f = ctx.fields(value, F.AWX, where)
+    if isinstance(f["template"], str) and not f["template"].strip():
+        ctx.add(value.val_pos["template"], f"{where}.template: empty — give the template's name or id")
+        return None
+    if not _valid(f) or f["template"] is None:
+        return None
+    return AwxAction(
+        template=f["template"].strip(),
+        inventory=f["inventory"],
+        limit=f["limit"],
+        extra_vars=f["extra_vars"] or {},
+        job_tags=f["job_tags"] or (),
+        workflow=f["workflow"],
+    )
+
+
 def _manual(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:
     f = ctx.fields(value, F.MANUAL, where)
-    return ManualAction(prompt=f["prompt"]) if _valid(f) else None
+    approval = None
+    if isinstance(f["awx_approve"], YMap):
+        a = ctx.fields(f["awx_approve"], F.AWX_APPROVE, label(where, "awx_approve"))
+        if not _valid(a) or a["step"] is None or a["node"] is None:
+            return None
+        approval = AwxApproval(step=a["step"], node=a["node"])
+    return ManualAction(prompt=f["prompt"], awx_approve=approval) if _valid(f) else None
 
 
 def parse_time(text: object) -> dt.datetime | None:
@@ -177,6 +202,7 @@ ACTIONS: dict[str, _Builder] = {
     "run": _run,
     "ssh": _ssh,
     "ansible": _ansible,
+    "awx": _awx,
     "check": _check,
     "manual": _manual,
     "wait": _wait,

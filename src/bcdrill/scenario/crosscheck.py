@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from bcdrill.common import dag
-from bcdrill.scenario.model import CheckAction, Pos, SshAction, SshProbe
+from bcdrill.scenario.model import AwxAction, CheckAction, ManualAction, Pos, SshAction, SshProbe
 from bcdrill.scenario.steps import StepInfo
 from bcdrill.scenario.validator import Ctx, did_you_mean
 from bcdrill.scenario.yamlpos import YList, YMap
@@ -135,3 +135,47 @@ def check_recovered(ctx: Ctx, systems: YMap | None, infos: Sequence[StepInfo]) -
         if name not in recovered:
             msg = f"system '{name}' has no step that recovers it — add recovers: [{name}]"
             ctx.add(systems.key_pos[name], msg + " to the step that proves it is back")
+
+
+def check_awx(ctx: Ctx, infos: Sequence[StepInfo], root: YMap) -> None:
+    """`awx` steps need the top-level `awx:` controller; `awx_approve` names an awx workflow step
+    that the approving step does not wait for (it approves while that step runs)."""
+    by_id = {i.step.id: i for i in infos}
+    for info in infos:
+        action = info.step.action
+        if isinstance(action, AwxAction) and root.get("awx") is None:
+            fix = "add a top-level awx: {url: https://<controller>, token_var: AWX_TOKEN}"
+            ctx.add(info.m.key_pos["awx"], f"{info.where}.awx: no controller is configured — {fix}")
+        if isinstance(action, ManualAction) and action.awx_approve is not None:
+            _check_approval(ctx, info, action.awx_approve.step, by_id)
+
+
+def _check_approval(ctx: Ctx, info: StepInfo, target: str, by_id: dict[str, StepInfo]) -> None:
+    manual = info.m.get("manual")
+    approve = manual.get("awx_approve") if isinstance(manual, YMap) else None
+    pos = approve.val_pos.get("step", approve.pos) if isinstance(approve, YMap) else info.m.pos
+    found = by_id.get(target)
+    awx_steps = [i for i, s in by_id.items() if isinstance(s.step.action, AwxAction)]
+    if found is None or not isinstance(found.step.action, AwxAction):
+        hint = did_you_mean(target, awx_steps) or " — name a step with awx: {..., workflow: true}"
+        ctx.add(pos, f"{info.where}.manual.awx_approve.step: '{target}' is not an awx step{hint}")
+    elif not found.step.action.workflow:
+        ctx.add(pos, f"'{target}' launches a job template, not a workflow — set workflow: true on it")
+    elif target in _ancestors(info.step.id, by_id):
+        ctx.add(
+            pos,
+            f"{info.where} waits for '{target}', which waits for this approval — "
+            f"give {info.step.id} needs: that do not include {target}",
+        )
+
+
+def _ancestors(step_id: str, by_id: dict[str, StepInfo]) -> set[str]:
+    """Every step `step_id` waits for, directly or not."""
+    seen: set[str] = set()
+    todo = list(by_id[step_id].step.needs) if step_id in by_id else []
+    while todo:
+        sid = todo.pop()
+        if sid not in seen and sid in by_id:
+            seen.add(sid)
+            todo.extend(by_id[sid].step.needs)
+    return seen

@@ -80,6 +80,7 @@ SCENARIO = (
     _f("secret_vars", "str_list", "Extra variable names whose values are masked.", template=False),
     _f("inventory", "str", "Ansible inventory file.", path=True),
     _f("hosts", "map_of", "SSH hosts by name.", table="host"),
+    _f("awx", "table", "The AWX / Automation Platform controller of the awx steps.", table="awx_connection"),
     _f("defaults", "table", "Defaults for every step.", table="defaults"),
     _f(
         "steps",
@@ -148,6 +149,9 @@ STEP = (
     _f("run", "run", "Action: a local command (string: /bin/sh -c; list: argv; or a mapping)."),
     _f("ssh", "table", "Action: a remote command over SSH.", table="ssh"),
     _f("ansible", "table", "Action: an Ansible playbook.", table="ansible"),
+    _f(
+        "awx", "table", "Action: launch an AWX / Automation Platform job template and follow it.", table="awx"
+    ),
     _f("check", "table", "Action: a read-only probe.", table="check"),
     _f("manual", "table", "Action: a person confirms pass or fail.", table="manual"),
     _f("wait", "wait", "Action: wait a duration, or until an ISO-8601 time."),
@@ -195,6 +199,77 @@ ANSIBLE = (
     _f("tags", "str_list", "Tags to run."),
     _f("extravars", "any_map", "Extra variables (-e)."),
     _f("inventory", "str", "Inventory (default: the scenario's).", path=True),
+)
+
+AWX_APIS = ("auto", "awx", "aap")
+
+AWX_CONNECTION = (
+    _f(
+        "url",
+        "str",
+        "Controller URL, e.g. https://aap.example.com (without /api/).",
+        required=True,
+        fix="add url: https://<controller>",
+    ),
+    _f(
+        "token_var",
+        "str",
+        "Name of the variable holding the OAuth2/API token: --var NAME=… or the environment variable NAME.",
+        required=True,
+        template=False,
+        fix="add token_var: <variable name>, e.g. token_var: AWX_TOKEN",
+    ),
+    _f("verify_tls", "bool", "Verify the controller's TLS certificate.", default=True),
+    _f("ca_file", "str", "CA bundle to verify the controller's certificate with.", path=True),
+    _f(
+        "api",
+        "enum",
+        "API root: awx (/api/v2/), aap (/api/controller/v2/, AAP 2.5+ gateway) or auto (asks GET /api/).",
+        choices=AWX_APIS,
+        default="auto",
+    ),
+    _f("request_timeout", "duration", "Timeout of each HTTP request.", default=30.0, positive=True),
+    _f(
+        "pending_timeout",
+        "duration",
+        "A job not started after this long (no capacity) is cancelled and the step fails.",
+        default=300.0,
+        positive=True,
+    ),
+    _f("poll_interval", "duration", "Pause between looks at a running job.", default=1.0, positive=True),
+)
+
+AWX = (
+    _f(
+        "template",
+        "str",
+        "Job template name or id (workflow job template with workflow: true).",
+        required=True,
+        fix="add template: <name or id>",
+    ),
+    _f("workflow", "bool", "The template is a workflow job template.", default=False),
+    _f("inventory", "str", "Inventory name or id (the template must prompt for it)."),
+    _f("limit", "str", "Host pattern (the template must prompt for it)."),
+    _f("extra_vars", "any_map", "Extra variables (the template must prompt for them or have a survey)."),
+    _f("job_tags", "str_list", "Tags to run (the template must prompt for them)."),
+)
+
+AWX_APPROVE = (
+    _f(
+        "step",
+        "str",
+        "The awx step (workflow: true) whose workflow waits for approval.",
+        required=True,
+        template=False,
+        fix="add step: <id of the awx workflow step>",
+    ),
+    _f(
+        "node",
+        "str",
+        "The approval node: its identifier or its name.",
+        required=True,
+        fix="add node: <approval node name>",
+    ),
 )
 
 CHECK = (
@@ -250,7 +325,15 @@ SSH_PROBE = (
     *_EXPECT,
 )
 
-MANUAL = (_f("prompt", "str", "What the operator confirms.", required=True, fix="add prompt: <text>"),)
+MANUAL = (
+    _f("prompt", "str", "What the operator confirms.", required=True, fix="add prompt: <text>"),
+    _f(
+        "awx_approve",
+        "table",
+        "Approve (pass) or deny (fail) a pending approval node of an awx workflow step.",
+        table="awx_approve",
+    ),
+)
 
 WAIT = (_f("until", "str", "ISO-8601 time with a UTC offset.", required=True, fix="add until: <time>"),)
 
@@ -266,6 +349,9 @@ TABLES: dict[str, tuple[Field, ...]] = {
     "run": RUN,
     "ssh": SSH,
     "ansible": ANSIBLE,
+    "awx_connection": AWX_CONNECTION,
+    "awx": AWX,
+    "awx_approve": AWX_APPROVE,
     "check": CHECK,
     "http": HTTP,
     "tcp": TCP,

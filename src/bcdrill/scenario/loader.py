@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import os
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,7 +21,7 @@ from bcdrill.common.gcpause import no_gc
 from bcdrill.common.redact import Redactor
 from bcdrill.scenario import crosscheck as checks
 from bcdrill.scenario import fields as F
-from bcdrill.scenario.model import Defaults, Host, Participant, Pos, Scenario, System, Team
+from bcdrill.scenario.model import AwxConnection, Defaults, Host, Participant, Pos, Scenario, System, Team
 from bcdrill.scenario.steps import StepInfo, build_steps
 from bcdrill.scenario.validator import INVALID, Ctx, did_you_mean, plain
 from bcdrill.scenario.variables import Variables, action_secrets, collect_variables
@@ -174,6 +175,41 @@ def _participants(ctx: Ctx, value: Any, teams: Mapping[str, Team]) -> tuple[Part
     return tuple(out)
 
 
+def _awx(ctx: Ctx, value: Any, variables: Variables) -> AwxConnection | None:
+    """The controller of the `awx` steps; its token is the value of the variable `token_var` names
+    (`--var NAME=…` or `vars:`), else of the environment variable NAME."""
+    if not isinstance(value, YMap):
+        return None
+    f = ctx.fields(value, F.AWX_CONNECTION, "awx")
+    name = f["token_var"]
+    token = None
+    if isinstance(name, str):
+        variables.templater.used.add(name)
+        token = variables.values.get(name, os.environ.get(name))
+        if token is None or str(token) == "":
+            fix = f"pass --var {name}=TOKEN or set the environment variable {name}"
+            ctx.add(value.val_pos["token_var"], f"awx.token_var: no value for '{name}' — {fix}")
+    url = f["url"]
+    if isinstance(url, str) and not re.match(r"https?://[^/\s]+", url):
+        ctx.add(
+            value.val_pos["url"], f"awx.url: '{url}' is not an http(s) URL — e.g. https://aap.example.com"
+        )
+        return None
+    if any(v is INVALID for v in f.values()) or token is None or url is None:
+        return None
+    return AwxConnection(
+        url=url.rstrip("/"),
+        token=str(token),
+        token_var=name,
+        verify_tls=f["verify_tls"],
+        ca_file=f["ca_file"],
+        api=f["api"],
+        request_timeout=f["request_timeout"],
+        pending_timeout=f["pending_timeout"],
+        poll_interval=f["poll_interval"],
+    )
+
+
 def _defaults(ctx: Ctx, value: Any) -> Defaults:
     if not isinstance(value, YMap):
         return Defaults()
@@ -216,6 +252,7 @@ def _cross_checks(ctx: Ctx, root: YMap, main: list[StepInfo], rollback: list[Ste
     checks.check_refs(ctx, main + rollback, teams, systems)
     if hosts is not None:
         checks.check_hosts(ctx, main + rollback, hosts)
+    checks.check_awx(ctx, main + rollback, root)
     checks.check_declares(ctx, main)
     checks.check_recovered(ctx, root.get("systems"), main)
     checks.check_rpo_measured(ctx, root.get("systems"), main)
@@ -232,6 +269,7 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
     hosts = {**variables.inventory_hosts, **_hosts(ctx, top["hosts"])}
     participants = _participants(ctx, top["participants"], teams)
     defaults = _defaults(ctx, top["defaults"])
+    awx = _awx(ctx, top["awx"], variables)
     main = build_steps(ctx, top["steps"], "steps", defaults)
     rollback = build_steps(ctx, top["rollback"], "rollback", defaults)
     known_hosts = None if variables.inventory_failed else set(hosts)
@@ -239,6 +277,7 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
     if ctx.problems:  # nothing below is used; fields may be INVALID
         return Scenario(path="", sha256="", version=1, name="", title="", environment="lab")
     all_steps = [i.step for i in (*main, *rollback)]
+    token = (awx.token,) if awx is not None else ()
     return Scenario(
         path=str(Path(file).resolve()),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -258,9 +297,12 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
         systems=systems,
         vars=plain(variables.values),
         secret_vars=variables.secret_names,
-        secrets=tuple(dict.fromkeys(variables.secrets + action_secrets(all_steps, variables.secret_names))),
+        secrets=tuple(
+            dict.fromkeys(token + variables.secrets + action_secrets(all_steps, variables.secret_names))
+        ),
         inventory=variables.inventory,
         hosts=hosts,
+        awx=awx,
         defaults=defaults,
         steps=tuple(i.step for i in main),
         rollback=tuple(i.step for i in rollback),

@@ -101,6 +101,19 @@ class AnsibleAction:
 
 
 @dataclass(frozen=True)
+class AwxAction:
+    """Launch a job template (or a workflow job template) on AWX / Automation Platform and follow it."""
+
+    template: str  # a name, or an id (all digits)
+    inventory: str | None = None  # a name or an id; given at launch (the template must prompt for it)
+    limit: str | None = None
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    job_tags: tuple[str, ...] = ()
+    workflow: bool = False  # a workflow job template
+    kind: Literal["awx"] = "awx"
+
+
+@dataclass(frozen=True)
 class HttpProbe:
     url: str
     method: str = "GET"
@@ -162,8 +175,18 @@ class CheckAction:
 
 
 @dataclass(frozen=True)
+class AwxApproval:
+    """What a manual step decides in AWX: the pending approval of workflow node `node` in the workflow
+    job that step `step` launched is approved when the person confirms pass, denied on fail."""
+
+    step: str  # the id of an `awx` step with `workflow: true`
+    node: str  # the approval node's identifier or its approval template's name
+
+
+@dataclass(frozen=True)
 class ManualAction:
     prompt: str
+    awx_approve: AwxApproval | None = None
     kind: Literal["manual"] = "manual"
 
 
@@ -174,8 +197,26 @@ class WaitAction:
     kind: Literal["wait"] = "wait"
 
 
-Action = RunAction | SshAction | AnsibleAction | CheckAction | ManualAction | WaitAction
-ACTION_KINDS = ("run", "ssh", "ansible", "check", "manual", "wait")
+Action = RunAction | SshAction | AnsibleAction | AwxAction | CheckAction | ManualAction | WaitAction
+ACTION_KINDS = ("run", "ssh", "ansible", "awx", "check", "manual", "wait")
+
+
+AwxApi = Literal["auto", "awx", "aap"]
+
+
+@dataclass(frozen=True)
+class AwxConnection:
+    """The AWX / Automation Platform controller the `awx` steps talk to (top-level `awx:`)."""
+
+    url: str  # scheme://host[:port][/prefix], without /api/
+    token: str = field(repr=False)  # the value of `token_var` (a secret: in Scenario.secrets)
+    token_var: str = ""
+    verify_tls: bool = True
+    ca_file: str | None = None  # absolute path of a CA bundle
+    api: AwxApi = "auto"  # auto: GET /api/ tells; awx: /api/v2/; aap: /api/controller/v2/ (2.5+ gateway)
+    request_timeout: float = 30.0  # seconds, every HTTP request
+    pending_timeout: float = 300.0  # a job still pending/waiting after this long never started: cancelled
+    poll_interval: float = 1.0  # seconds between looks at a running job
 
 
 @dataclass(frozen=True)
@@ -247,6 +288,7 @@ class Scenario:
     secrets: tuple[str, ...] = ()  # the secret values themselves (never written anywhere)
     inventory: str | None = None  # absolute path
     hosts: Mapping[str, Host] = field(default_factory=dict)
+    awx: AwxConnection | None = None
     defaults: Defaults = field(default_factory=Defaults)
     steps: tuple[Step, ...] = ()
     rollback: tuple[Step, ...] = ()

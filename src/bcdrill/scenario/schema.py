@@ -10,6 +10,7 @@ from typing import Any
 
 from bcdrill.scenario import fields as F
 from bcdrill.scenario.fields import Field
+from bcdrill.scenario.model import ACTION_KINDS
 
 _DURATION: dict[str, Any] = {
     "description": "A duration: 500ms, 90s, 15m, 4h, 1h30m, 1d, or a number of seconds.",
@@ -77,9 +78,7 @@ def _object(table: tuple[Field, ...]) -> dict[str, Any]:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the scenario format, version 1."""
     defs = {name: _object(table) for name, table in F.TABLES.items() if name != "scenario"}
-    defs["step"]["oneOf"] = [
-        {"required": [kind]} for kind in ("run", "ssh", "ansible", "check", "manual", "wait")
-    ]
+    defs["step"]["oneOf"] = [{"required": [kind]} for kind in ACTION_KINDS]
     defs["check"]["oneOf"] = [{"required": [probe]} for probe in F.PROBES]
     top = _object(F.SCENARIO)
     top["properties"]["version"]["const"] = 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bcdrill.common.errors import Problem, ScenarioError
-from bcdrill.scenario.model import AnsibleAction, Host, Pos, RunAction, Step
+from bcdrill.scenario.model import AnsibleAction, AwxAction, Host, Pos, RunAction, Step
 from bcdrill.scenario.templating import TemplateProblem, Templater
 from bcdrill.scenario.validator import plain
 from bcdrill.scenario.yamlpos import YList, YMap
@@ -57,12 +57,14 @@ def _secrets(values: Mapping[str, Any], listed: tuple[str, ...]) -> tuple[str, .
 
 
 def action_secrets(steps: Iterable[Step], listed: tuple[str, ...]) -> tuple[str, ...]:
-    """Values a scenario writes under secret names outside `vars`: Ansible extravars, command environments."""
+    """Values a scenario writes under secret names outside `vars`: extra vars (Ansible, AWX), environments."""
     found: dict[str, None] = {}
     for step in steps:
         action = step.action
         if isinstance(action, AnsibleAction):
             found.update(dict.fromkeys(_secrets(action.extravars, listed)))
+        elif isinstance(action, AwxAction):
+            found.update(dict.fromkeys(_secrets(action.extra_vars, listed)))
         elif isinstance(action, RunAction):
             found.update(dict.fromkeys(_secrets(action.env, listed)))
     return tuple(found)

@@ -25,7 +25,7 @@ RULES = [
     (
         "actions.yaml",
         [
-            "actions.yaml:6:5: steps[nothing] has no action — add exactly one of: run, ssh, ansible, check, manual, wait",
+            "actions.yaml:6:5: steps[nothing] has no action — add exactly one of: run, ssh, ansible, awx, check, manual, wait",
             "actions.yaml:10:5: steps[both] has more than one action (run and manual) — split it into one step per action",
             "actions.yaml:12:38: steps[probes].check has more than one probe (tcp and smtp) — use one probe per step",
             "actions.yaml:14:12: steps[noprobe].check has no probe — add one of: http, tcp, smtp, command, ssh, python",
@@ -175,7 +175,7 @@ RULES = [
             "unknown_key.yaml:9:5: unknown key 'expct' in steps[a] — did you mean 'expect'?",
             "unknown_key.yaml:11:10: missing required key 'command' in steps[b].ssh — add command: <command>",
             "unknown_key.yaml:11:20: unknown key 'comand' in steps[b].ssh — did you mean 'command'?",
-            "unknown_key.yaml:12:5: unknown key 'frobnicate' in steps[b] — expected one of: id, title, phase, team, systems, needs, run, ssh, ansible, check, manual, wait, timeout, expect, retries, retry_delay, until, on_failure, when, idempotent, declares, recovers, rpo_of",
+            "unknown_key.yaml:12:5: unknown key 'frobnicate' in steps[b] — expected one of: id, title, phase, team, systems, needs, run, ssh, ansible, awx, check, manual, wait, timeout, expect, retries, retry_delay, until, on_failure, when, idempotent, declares, recovers, rpo_of",
         ],
     ),
     (

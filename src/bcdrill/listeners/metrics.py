@@ -190,9 +190,9 @@ class MetricsListener:
             self.steps.labels(self.scenario, status)
         for sid, spec in (snapshot.get("systems") or {}).items():
             self.recovered.labels(self.scenario, sid).set(0)
-            for gauge, key in ((self.rto_target, "rto"), (self.rpo_target, "rpo")):
-                if spec.get(key) is not None:
-                    gauge.labels(self.scenario, sid).set(spec[key])
+            for gauge, target in ((self.rto_target, spec.get("rto")), (self.rpo_target, spec.get("rpo"))):
+                if target is not None:
+                    gauge.labels(self.scenario, sid).set(target)
             self._live.add(sid)
         if not any(s.get("declares") for s in snapshot.get("steps") or []):
             self._start_clock(0.0)

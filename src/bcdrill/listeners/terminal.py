@@ -102,9 +102,9 @@ class TerminalListener:
     def _remember_targets(self, r: RunStarted) -> None:
         systems = (r.get("snapshot") or {}).get("systems") or {}
         for sid, spec in systems.items():
-            for kind in ("rto", "rpo"):
-                if isinstance(spec, dict) and isinstance(spec.get(kind), (int, float)):
-                    self.targets[(sid, kind)] = float(spec[kind])
+            for kind, target in (("rto", spec.get("rto")), ("rpo", spec.get("rpo"))):
+                if isinstance(target, (int, float)):
+                    self.targets[(sid, kind)] = float(target)
 
     def _measured(self, r: Mapping[str, Any], kind: str, what: str) -> str:
         """`✔ a recovered, RTO 1.0s (target 2.0s)`, or `✘ ... — target 2.0s missed`."""

@@ -47,6 +47,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal, NamedTuple, TypedDict, Unpack, cast, get_args
 
+from bcdrill.record.snapshot import Snapshot
+
 RUN_STARTED: Final = "run.started"
 STEP_STARTED: Final = "step.started"
 STEP_FINISHED: Final = "step.finished"
@@ -107,7 +109,7 @@ class RunStartedPayload(_RunStartedPayload, total=False):
     vars: dict[str, str]
     inventory: str | None
     parallel: int
-    snapshot: dict[str, Any]
+    snapshot: Snapshot
 
 
 class RunStarted(_Envelope, RunStartedPayload):

@@ -1,15 +1,89 @@
 """The scenario as `run.started` records it (`snapshot`): everything a report needs about the
-scenario, so that reports read the journal alone."""
+scenario, so that reports read the journal alone.
+
+The snapshot's keys are part of the journal's contract (docs/journal.md). Keys may be absent in
+journals written by earlier versions, so every key but a step's or a system's `id` is optional to
+readers (`spec.get("needs") or ()`).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from typing import TypedDict
 
-from bcdrill.scenario.model import Scenario, Step
+from bcdrill.scenario.model import OnFailure, Participant, Scenario, Step, System, Team
 
 
-def step_snapshot(step: Step, *, rollback: bool = False) -> dict[str, Any]:
+class _Identified(TypedDict):
+    id: str
+
+
+class StepSpec(_Identified, total=False):
+    """A step (or rollback step) as planned."""
+
+    title: str | None
+    phase: str | None
+    team: str | None
+    kind: str
+    systems: list[str]
+    needs: list[str]
+    expect: float | None
+    timeout: float | None
+    retries: int
+    on_failure: OnFailure
+    when: str | None
+    enabled: bool
+    idempotent: bool
+    declares: bool
+    recovers: list[str]
+    rpo_of: list[str]
+    prompt: str | None
+    rollback: bool
+    source: str
+
+
+class SystemSpec(_Identified, total=False):
+    """A system with its recovery targets (seconds)."""
+
+    title: str
+    tier: int | None
+    rto: float | None
+    rpo: float | None
+    description: str | None
+    production_site: str | None
+    dr_site: str | None
+
+
+class TeamSpec(_Identified, total=False):
+    title: str
+
+
+class ParticipantSpec(TypedDict, total=False):
+    name: str
+    team: str | None
+    role: str | None
+
+
+class Snapshot(TypedDict, total=False):
+    """The scenario, as `run.started` records it."""
+
+    name: str
+    title: str
+    type: str
+    environment: str
+    timezone: str
+    owner: str | None
+    description: str | None
+    planned: bool
+    references: list[str]
+    exclusions: list[str]
+    teams: dict[str, TeamSpec]
+    participants: list[ParticipantSpec]
+    systems: dict[str, SystemSpec]
+    steps: list[StepSpec]
+    rollback: list[StepSpec]
+
+
+def step_snapshot(step: Step, *, rollback: bool = False) -> StepSpec:
     return {
         "id": step.id,
         "title": step.title,
@@ -34,7 +108,28 @@ def step_snapshot(step: Step, *, rollback: bool = False) -> dict[str, Any]:
     }
 
 
-def scenario_snapshot(scn: Scenario) -> dict[str, Any]:
+def _system(s: System) -> SystemSpec:
+    return {
+        "id": s.id,
+        "title": s.title,
+        "tier": s.tier,
+        "rto": s.rto,
+        "rpo": s.rpo,
+        "description": s.description,
+        "production_site": s.production_site,
+        "dr_site": s.dr_site,
+    }
+
+
+def _team(t: Team) -> TeamSpec:
+    return {"id": t.id, "title": t.title}
+
+
+def _participant(p: Participant) -> ParticipantSpec:
+    return {"name": p.name, "team": p.team, "role": p.role}
+
+
+def scenario_snapshot(scn: Scenario) -> Snapshot:
     """Everything a report needs about the scenario, so reports read the journal alone."""
     return {
         "name": scn.name,
@@ -47,9 +142,9 @@ def scenario_snapshot(scn: Scenario) -> dict[str, Any]:
         "planned": scn.planned,
         "references": list(scn.references),
         "exclusions": list(scn.exclusions),
-        "teams": {k: dataclasses.asdict(v) for k, v in scn.teams.items()},
-        "participants": [dataclasses.asdict(p) for p in scn.participants],
-        "systems": {k: dataclasses.asdict(v) for k, v in scn.systems.items()},
+        "teams": {k: _team(v) for k, v in scn.teams.items()},
+        "participants": [_participant(p) for p in scn.participants],
+        "systems": {k: _system(v) for k, v in scn.systems.items()},
         "steps": [step_snapshot(s) for s in scn.steps],
         "rollback": [step_snapshot(s, rollback=True) for s in scn.rollback],
     }

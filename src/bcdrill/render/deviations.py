@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bcdrill.record.events import FAILED_STATUSES, Record, first_run_started
+from bcdrill.record.snapshot import StepSpec
 from bcdrill.verdicts.history import History
 from bcdrill.verdicts.rto import Evaluation
 from bcdrill.verdicts.timeline import StepRun
@@ -39,14 +40,14 @@ class Deviation:
     attempts: int = 0
 
 
-def step_specs(events: list[Record]) -> dict[str, Mapping[str, Any]]:
+def step_specs(events: list[Record]) -> dict[str, StepSpec]:
     """The scenario's steps (and rollback steps) from the run.started snapshot, by id."""
     start = first_run_started(events)
     snap = (start.get("snapshot") if start else None) or {}
     return {s["id"]: s for s in [*(snap.get("steps") or []), *(snap.get("rollback") or [])]}
 
 
-def planned_schedule(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
+def planned_schedule(specs: Mapping[str, StepSpec]) -> dict[str, tuple[float, float]]:
     """(planned start, planned end) of every main step, seconds after the run start: each step
     starts when its `needs` have ended and lasts its `expect` (0 when it has none)."""
     plan: dict[str, tuple[float, float]] = {}
@@ -73,7 +74,7 @@ def is_late(run: StepRun, expect: float | None) -> bool:
     return run.duration > expect * LATE_FACTOR and run.duration - expect >= LATE_MIN_SECONDS
 
 
-def _step_kinds(run: StepRun, spec: Mapping[str, Any], finished: bool) -> list[tuple[str, str]]:
+def _step_kinds(run: StepRun, spec: StepSpec, finished: bool) -> list[tuple[str, str]]:
     """(kind, severity) of everything that departed from the plan in one step."""
     found: list[tuple[str, str]] = []
     on_failure = spec.get("on_failure") or "abort"
@@ -98,12 +99,10 @@ def _worst(severities: list[str]) -> str:
     return min(severities, key=SEVERITIES.index)
 
 
-def step_deviations(
-    runs: list[StepRun], specs: Mapping[str, Mapping[str, Any]], *, finished: bool
-) -> list[Deviation]:
+def step_deviations(runs: list[StepRun], specs: Mapping[str, StepSpec], *, finished: bool) -> list[Deviation]:
     out = []
     for run in runs:
-        spec = specs.get(run.id, {})
+        spec = specs.get(run.id) or StepSpec(id=run.id)
         found = _step_kinds(run, spec, finished)
         if not found:
             continue
@@ -167,7 +166,7 @@ def _text(value: Any) -> str:
 
 def all_deviations(
     runs: list[StepRun],
-    specs: Mapping[str, Mapping[str, Any]],
+    specs: Mapping[str, StepSpec],
     evaluation: Evaluation,
     *,
     finished: bool,

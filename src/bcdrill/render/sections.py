@@ -4,8 +4,9 @@ identity, scope, objectives (when each clock starts and stops), organisation and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+from bcdrill.record.snapshot import ParticipantSpec, Snapshot, StepSpec, SystemSpec, TeamSpec
 from bcdrill.render.clock import dur
 from bcdrill.verdicts.rto import Evaluation
 from bcdrill.verdicts.timeline import StepRun
@@ -22,7 +23,7 @@ SIGNOFF_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def identity(start: Mapping[str, Any], snap: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+def identity(start: Mapping[str, Any], snap: Snapshot, summary: Mapping[str, Any]) -> dict[str, Any]:
     planned = snap.get("planned")
     return {
         "scenario": summary["scenario"],
@@ -43,20 +44,22 @@ def identity(start: Mapping[str, Any], snap: Mapping[str, Any], summary: Mapping
     }
 
 
-def _site(spec: Mapping[str, Any], names: Mapping[str, Any], key: str) -> str | None:
+def _site(
+    spec: SystemSpec, names: Mapping[str, Any], key: Literal["production_site", "dr_site"]
+) -> str | None:
     value = spec.get(key) or names.get(key)
     return str(value) if value else None
 
 
 def scope(
-    start: Mapping[str, Any], snap: Mapping[str, Any], runs: list[StepRun], evaluation: Evaluation
+    start: Mapping[str, Any], snap: Snapshot, runs: list[StepRun], evaluation: Evaluation
 ) -> dict[str, Any]:
     """Systems with tier and sites (never invented: `-` when the scenario does not say), exclusions."""
-    names = {**(snap.get("vars") or {}), **(start.get("vars") or {})}
+    names = dict(start.get("vars") or {})  # the non-secret --var values (the snapshot has no vars)
     specs = snap.get("systems") or {}
     systems = []
     for sid, result in evaluation.systems.items():
-        spec = specs.get(sid) or {}
+        spec = specs.get(sid) or SystemSpec(id=sid)
         systems.append(
             {
                 "id": sid,
@@ -82,11 +85,11 @@ def scope(
     }
 
 
-def _titles(steps: list[Mapping[str, Any]], key: str, sid: str) -> list[str]:
+def _titles(steps: list[StepSpec], key: Literal["recovers", "rpo_of"], sid: str) -> list[str]:
     return [s.get("title") or s["id"] for s in steps if sid in (s.get(key) or ())]
 
 
-def objectives(snap: Mapping[str, Any], evaluation: Evaluation) -> list[dict[str, Any]]:
+def objectives(snap: Snapshot, evaluation: Evaluation) -> list[dict[str, Any]]:
     """Per system: the targets and the steps that stop the RTO clock / measure the RPO."""
     steps = list(snap.get("steps") or [])
     return [
@@ -103,12 +106,18 @@ def objectives(snap: Mapping[str, Any], evaluation: Evaluation) -> list[dict[str
     ]
 
 
-def declaring_step(snap: Mapping[str, Any]) -> str | None:
+def team_title(teams: Mapping[str, TeamSpec], tid: str | None) -> str | None:
+    """A team's title (its id when the scenario gives it none)."""
+    team = teams.get(tid) if tid else None
+    return (team.get("title") if team else None) or tid
+
+
+def declaring_step(snap: Snapshot) -> str | None:
     step = next((s for s in snap.get("steps") or [] if s.get("declares")), None)
     return (step.get("title") or step["id"]) if step else None
 
 
-def organisation(snap: Mapping[str, Any], runs: list[StepRun]) -> dict[str, Any]:
+def organisation(snap: Snapshot, runs: list[StepRun]) -> dict[str, Any]:
     """Teams with their members and steps; participants; people who confirmed steps."""
     teams = snap.get("teams") or {}
     people = list(snap.get("participants") or [])
@@ -124,7 +133,7 @@ def organisation(snap: Mapping[str, Any], runs: list[StepRun]) -> dict[str, Any]
     participants = [
         {
             "name": p["name"],
-            "team": (teams.get(p.get("team")) or {}).get("title") or p.get("team"),
+            "team": team_title(teams, p.get("team")),
             "role": p.get("role"),
         }
         for p in people
@@ -149,7 +158,7 @@ def _role_key(role: str) -> str | None:
     return None
 
 
-def signoffs(snap: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, Any]]:
+def signoffs(snap: Snapshot, L: Mapping[str, str]) -> list[dict[str, Any]]:
     """One row per sign-off role: the matching participants, or one blank line.
 
     A participant signs as a business owner when their role says they verify business functions,
@@ -161,7 +170,7 @@ def signoffs(snap: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, An
     manual_teams = {s.get("team") for s in steps if s.get("kind") == "manual" and s.get("team")}
     declaring = next((s for s in steps if s.get("declares")), None)
     declarer_team = declaring.get("team") if declaring else None
-    found: dict[str, list[tuple[int, Mapping[str, Any]]]] = {key: [] for key, _ in SIGNOFF_ROLES}
+    found: dict[str, list[tuple[int, ParticipantSpec]]] = {key: [] for key, _ in SIGNOFF_ROLES}
     for i, p in enumerate(people):
         role = str(p.get("role") or "").lower()
         key = _role_key(role)
@@ -175,6 +184,6 @@ def signoffs(snap: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, An
             found[key].append((-1 if declarer and key == "so_business" else i, p))
     rows = []
     for key, _ in SIGNOFF_ROLES:
-        for _, p in sorted(found[key], key=lambda item: item[0]) or [(-1, {})]:
+        for _, p in sorted(found[key], key=lambda item: item[0]) or [(-1, ParticipantSpec())]:
             rows.append({"role": L[key], "name": p.get("name"), "title": p.get("role")})
     return rows

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bcdrill.record.events import NOTE, Record, first_run_started
+from bcdrill.record.snapshot import Snapshot, StepSpec, TeamSpec
 from bcdrill.render import actions, annex, sections
 from bcdrill.render.clock import Clock, dur, margin, utc_text
 from bcdrill.render.deviations import Deviation, all_deviations, planned_schedule, step_specs
@@ -63,7 +64,7 @@ def _step_row(
     clock: Clock,
     L: Mapping[str, str],
     plan: tuple[float, float] | None,
-    teams: Mapping[str, Any],
+    teams: Mapping[str, TeamSpec],
 ) -> dict[str, Any]:
     detail = localize(run.detail, L["lang"])
     plan = plan if plan and plan[1] > plan[0] else None  # a step without `expect` has no plan
@@ -72,7 +73,7 @@ def _step_row(
         "title": run.title,
         "phase": run.phase,
         "team": run.team,
-        "team_title": (teams.get(run.team or "") or {}).get("title") or run.team,
+        "team_title": sections.team_title(teams, run.team),
         "systems": ", ".join(run.systems),
         "plan_start": clock.at(plan[0]) if plan else None,
         "plan_end": clock.at(plan[1]) if plan else None,
@@ -224,7 +225,7 @@ def target_detail(
     L: Mapping[str, str],
     clock: Clock,
     runs: Mapping[str, StepRun],
-    steps: list[Mapping[str, Any]],
+    steps: list[StepSpec],
 ) -> str:
     """Achieved vs target and the measuring / recovering step, for a system's target deviations."""
     lines = []
@@ -309,7 +310,7 @@ def _evaluation(
     }
 
 
-def table_order(runs: list[StepRun], snap: Mapping[str, Any]) -> list[StepRun]:
+def table_order(runs: list[StepRun], snap: Snapshot) -> list[StepRun]:
     """The timeline table's rows: main steps grouped by phase (phases in the order the scenario
     first names them), each phase's steps in scenario order; rollback steps last, in scenario order."""
     specs = [*(snap.get("steps") or []), *(snap.get("rollback") or [])]
@@ -374,7 +375,7 @@ def build_view(
     journals of earlier drills (for their corrective actions and the RTO/RPO trend)."""
     L = labels(lang)
     start: Mapping[str, Any] = first_run_started(events) or {}
-    snap = start.get("snapshot") or {}
+    snap: Snapshot = start.get("snapshot") or Snapshot()
     runs = step_runs(events) if runs is None else runs
     evaluation = scenario_order(evaluation or evaluate(events), runs)
     summary = build_summary(events, evaluation=evaluation, runs=runs)
@@ -420,7 +421,7 @@ def build_view(
             _deviation_row(
                 d,
                 L,
-                (specs.get(d.ref) or {}).get("expect"),
+                (specs.get(d.ref) or StepSpec(id=d.ref)).get("expect"),
                 target_detail(evaluation.systems[d.ref], L, clock, by_id, scenario_steps)
                 if d.ref in evaluation.systems and any(k.startswith(("d_rto", "d_rpo")) for k in d.kinds)
                 else None,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Literal
 
 from bcdrill.record.events import (
     CLOCK_DECLARED,
@@ -27,6 +27,7 @@ from bcdrill.record.events import (
     SystemRecovered,
     SystemRpo,
 )
+from bcdrill.record.snapshot import SystemSpec
 
 RpoStatus = Literal["met", "missed", "unmeasured", "no-target"]
 RtoStatus = Literal["met", "missed", "not-achieved", "no-target"]
@@ -109,7 +110,7 @@ def _met(target: float | None, achieved: float | None) -> tuple[bool | None, flo
     return achieved <= target, round(target - achieved, 6)
 
 
-def system_specs(events: Sequence[Record]) -> dict[str, Mapping[str, Any]]:
+def system_specs(events: Sequence[Record]) -> dict[str, SystemSpec]:
     """The systems of the scenario snapshot in `run.started` (empty when there is none)."""
     for ev in events:
         if ev["event"] == RUN_STARTED:
@@ -118,9 +119,7 @@ def system_specs(events: Sequence[Record]) -> dict[str, Mapping[str, Any]]:
     return {}
 
 
-def _result(
-    sid: str, spec: Mapping[str, Any], rec: SystemRecovered | None, rpo: SystemRpo | None
-) -> SystemResult:
+def _result(sid: str, spec: SystemSpec, rec: SystemRecovered | None, rpo: SystemRpo | None) -> SystemResult:
     rto_target, rpo_target = spec.get("rto"), spec.get("rpo")
     rto = float(rec["rto"]) if rec is not None and rec.get("rto") is not None else None
     rto_met, rto_margin = _met(rto_target, rto)
@@ -162,7 +161,8 @@ def evaluate(events: Sequence[Record]) -> Evaluation:
     recovered, rpos = _firsts(events)
     ids = list(specs) + [s for s in [*recovered, *rpos] if s not in specs]
     systems = {
-        sid: _result(sid, specs.get(sid, {}), recovered.get(sid), rpos.get(sid)) for sid in dict.fromkeys(ids)
+        sid: _result(sid, specs.get(sid) or SystemSpec(id=sid), recovered.get(sid), rpos.get(sid))
+        for sid in dict.fromkeys(ids)
     }
     return Evaluation(t0=t0, t0_ts=t0_ts, systems=systems, t0_step=t0_step)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from bcdrill.record.events import (
     MANUAL_ACK,
@@ -18,6 +18,7 @@ from bcdrill.record.events import (
     StepStarted,
     StepStatus,
 )
+from bcdrill.record.snapshot import StepSpec
 
 RunningStatus = StepStatus | Literal["running"]
 """A step's status in the timeline: a journaled status, or `running` (started, not finished)."""
@@ -103,7 +104,7 @@ class StepRun:
         return self.status != "ok" or len(self.attempts) > 1
 
 
-def _from_snapshot(spec: Mapping[str, Any]) -> StepRun:
+def _from_snapshot(spec: StepSpec) -> StepRun:
     return StepRun(
         id=spec["id"],
         title=spec.get("title") or spec["id"],

@@ -30,6 +30,12 @@ ASKS = {  # JobLaunchSerializer's ask_* fields -> the stand-in template's `ask` 
     "ask_skip_tags_on_launch": "skip_tags",
     "ask_verbosity_on_launch": "verbosity",
     "ask_credential_on_launch": "credential",
+    "ask_execution_environment_on_launch": "execution_environment",
+    "ask_labels_on_launch": "labels",
+    "ask_forks_on_launch": "forks",
+    "ask_job_slice_count_on_launch": "job_slice_count",
+    "ask_timeout_on_launch": "timeout",
+    "ask_instance_groups_on_launch": "instance_groups",
 }
 LAUNCH_FIELDS = {"extra_vars": "variables", "limit": "limit", "job_tags": "tags", "job_type": "job_type"}
 LAUNCH_FIELDS["inventory"] = "inventory"
@@ -112,7 +118,10 @@ def _job_template(state: StandIn, t: JobTemplate) -> dict[str, Any]:
         job_type="run", inventory=t.inventory, project=1, playbook=_playbook_name(t.playbook), limit="",
         extra_vars="", job_tags="", survey_enabled=bool(t.survey), status="successful",
         last_job_run=None, last_job_failed=False, next_job_run=None, execution_environment=None,
-        forks=0, verbosity=0, timeout=0, scm_branch="", skip_tags="", organization=1,
+        forks=0, verbosity=0, timeout=0, scm_branch="", skip_tags="", organization=1, force_handlers=False,
+        start_at_task="", use_fact_cache=False, host_config_key="", become_enabled=False, diff_mode=False,
+        allow_simultaneous=False, custom_virtualenv=None, job_slice_count=1, webhook_service="",
+        webhook_credential=None, prevent_instance_group_fallback=False,
     )  # fmt: skip
     data.update({ask: name in t.ask for ask, name in ASKS.items()})
     return data
@@ -313,12 +322,14 @@ def _workflow_template(state: StandIn, w: WorkflowTemplate) -> dict[str, Any]:
         last_job_run=None, last_job_failed=False, next_job_run=None, status="never updated",
         extra_vars="", organization=1, survey_enabled=False, allow_simultaneous=False,
         inventory=None, limit=None, scm_branch=None, webhook_service="", webhook_credential=None,
+        skip_tags=None, job_tags=None,
     )  # fmt: skip
     data.update({ask: name in w.ask for ask, name in ASKS.items() if ask in _WORKFLOW_ASKS})
     return data
 
 
 _WORKFLOW_ASKS = (
+    "ask_labels_on_launch",
     "ask_inventory_on_launch",
     "ask_limit_on_launch",
     "ask_scm_branch_on_launch",
@@ -344,6 +355,7 @@ def workflow_launch(state: StandIn, method: str, query: Any, body: Any, wid: str
         return 404, {"detail": "Not found."}
     if method == "GET":
         info = _launch_info(w, [])
+        info.update(node_templates_missing=[], node_prompts_rejected=[])
         return 200, {k: v for k, v in info.items() if not k.startswith("ask_") or k in _WORKFLOW_ASKS}
     accepted, ignored = _accept(w, [], body)
     job = state.engine.start_workflow(w, state.job_templates, extra_vars=accepted.get("extra_vars"))

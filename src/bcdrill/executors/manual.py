@@ -10,7 +10,7 @@ a commander's skip (from the console) ends the step `skipped` and journals `comm
 The wait honours the step's deadline and the cancel event. Every acknowledgement is
 journalled as `manual.acknowledged`; a `fail` makes the step failed.
 - `awx_approve: {step, node}`: the question is asked once the AWX workflow that `step` launched
-  waits at approval node `node`; pass approves it there, fail denies it (`executors/awx.py`).
+  waits at approval node `node`; pass approves it there, fail denies it (`executors/awxapproval.py`).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def run_manual(action: ManualAction, ctx: StepContext) -> Outcome:
     """Ask for a decision; with `awx_approve`, once the AWX workflow waits for it, and then pass it on."""
     if action.awx_approve is None:
         return _confirm(action, ctx)
-    from bcdrill.executors.awx import await_approval, settle_approval
+    from bcdrill.executors.awxapproval import await_approval, settle_approval
 
     _began(ctx)
     pending = await_approval(action.awx_approve, ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -276,3 +277,21 @@ def test_a_manual_step_decides_the_approval_node_of_a_workflow(
         assert decision["status"] == "failed" and decision["detail"].endswith("denied")
         assert len(task_jobs) == 1  # the job after the approval never ran
         assert "(nodes: Approve the switch)" in finished(run_dir, "failover")["detail"]
+
+
+def test_an_interrupted_drill_cancels_its_job_on_the_controller(awx: StandIn, tmp_path: Path) -> None:
+    path = scenario(tmp_path, awx.serve(), "  - id: failover\n    awx: {template: Long job}\n")
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "bcdrill.cli", "run", str(path), "--run-dir", str(run_dir)]
+    env = {**os.environ, "AWX_TOKEN": TOKEN}
+    with subprocess.Popen(
+        cmd, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as proc:
+        wait_for(lambda: any(j.status == "running" and j.events for j in awx.engine.jobs.values()))
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 3, stderr
+    (job,) = awx.engine.jobs.values()
+    assert job.status == "canceled"
+    assert finished(run_dir, "failover")["status"] == "interrupted"
+    assert not find_processes(env=f"AWX_STANDIN_JOB={job.marker}")

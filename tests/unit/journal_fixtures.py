@@ -67,6 +67,10 @@ def log_digest(step: str) -> str:
     return hashlib.sha256(log_text(step).encode("utf-8")).hexdigest()
 
 
+SCENARIO_TEXT = "version: 1\nname: annual-2026\n"  # the fixture runs' scenario.yaml (its digest is journaled)
+SCENARIO_SHA256 = hashlib.sha256(SCENARIO_TEXT.encode("utf-8")).hexdigest()
+
+
 def write_lines(path: Path, records: list[dict[str, Any]]) -> None:
     text = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
     path.write_text(text, encoding="utf-8")
@@ -187,7 +191,7 @@ def reference_events(*, finished: bool = True, dry_run: bool = False) -> list[di
         "run.started",
         0.0,
         scenario="annual-2026",
-        scenario_sha256="ab" * 32,
+        scenario_sha256=SCENARIO_SHA256,
         tool_version="0.1.0",
         host="drill-host",
         user="ops",

@@ -28,16 +28,19 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from bcdrill.record.verify import verify_run
-    from bcdrill.render import check_reports
+    from bcdrill.render import check_reports, not_comparable
 
     run_dir = Path(args.run_dir)
     pubkey = Path(args.pubkey) if args.pubkey else None
     ok, message = verify_run(run_dir, pubkey=pubkey, expect_head=args.expect_head)
     if ok:  # the journal is intact: what is made of it must be what it makes
         problems = check_reports(run_dir)
+        unchecked = not_comparable(run_dir)
         if problems:
             ok = False
             message += "".join(f"\n{run_dir / name}: ALTERED: {why}" for name, why in problems)
+        elif unchecked:
+            message += f"\n{run_dir}: NOT CHECKED: {unchecked}"
         else:
             message += f"\n{run_dir}: summary.json and the reports are what the journal makes"
     print(message, file=sys.stdout if ok else sys.stderr)

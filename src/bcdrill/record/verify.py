@@ -1,7 +1,8 @@
 """`drill verify RUN_DIR`: prove the record is unaltered.
 
 Three layers, each reported: the journal's hash chain (and the head recorded in summary.json),
-the step logs against the SHA-256 the journal recorded when each step finished, and — in an
+the step logs against the SHA-256 the journal recorded when each step finished (scenario.yaml
+against run.started's scenario_sha256), and — in an
 extracted evidence bundle — every file against SHA256SUMS. With `--pubkey`, the signature of
 the journal head too.
 """
@@ -14,7 +15,9 @@ from typing import Any
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.record.digests import file_sha256 as _sha256
-from bcdrill.record.events import RUN_FINISHED, STEP_FINISHED
+from bcdrill.record.events import RUN_FINISHED, RUN_STARTED, STEP_FINISHED
+
+SCENARIO_NAME = "scenario.yaml"  # the run's copy of its scenario file (run/rundir.py)
 
 
 def verify_run(
@@ -39,7 +42,7 @@ def verify_run(
     lines = [f"{journal}: intact: {result.lines} lines; {head}last line {result.head}"]
     if finished is None:
         lines[0] += " — the run has NOT FINISHED (no run.finished line): in progress, crashed or interrupted"
-    problems = log_problems(run_dir, records) + sums_problems(run_dir)
+    problems = log_problems(run_dir, records) + scenario_problems(run_dir, records) + sums_problems(run_dir)
     if problems:
         return False, "\n".join([*lines, *(f"{run_dir / p}: ALTERED: {why}" for p, why in problems)])
     lines.append(f"{run_dir}: step logs match the digests in the journal")
@@ -70,6 +73,21 @@ def log_problems(run_dir: Path, records: Sequence[Mapping[str, Any]]) -> list[tu
         elif _sha256(path) != digest:
             problems.append((rel, f"differs from the SHA-256 the journal recorded ({digest[:16]}…)"))
     return problems
+
+
+def scenario_problems(run_dir: Path, records: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """scenario.yaml, the exact bytes the run was started with, against `scenario_sha256` of the
+    journal's run.started line (nothing to check without either)."""
+    started = next((r for r in records if r["event"] == RUN_STARTED), None)
+    digest = started.get("scenario_sha256") if started else None
+    path = run_dir / SCENARIO_NAME
+    if not digest or not path.is_file():
+        return []
+    if _sha256(path) != digest:
+        return [
+            (SCENARIO_NAME, f"differs from the scenario_sha256 the journal recorded ({str(digest)[:16]}…)")
+        ]
+    return []
 
 
 def sums_problems(run_dir: Path) -> list[tuple[str, str]]:

@@ -17,12 +17,14 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from bcdrill.common.errors import UsageError
 from bcdrill.common.gcpause import no_gc
 from bcdrill.common.jsonfmt import dumps_readable
 from bcdrill.record.events import Record
+from bcdrill.render.annex import FROM_FILE, Shown
 from bcdrill.render.i18n import labels
 from bcdrill.verdicts.rto import Evaluation
 from bcdrill.verdicts.timeline import StepRun
@@ -52,6 +54,17 @@ class Analysis:
         labels(lang)  # an unknown language is a UsageError, whatever the format
         self.events, self.lang, self.run_dir, self.previous = events, lang, run_dir, previous
         self.previous_dirs: tuple[str, ...] = ()  # the run directories `previous` was read from
+        self.shown_dir: str | None = None  # the run directory as commands in the reports name it
+        self.shown_signature: Shown = FROM_FILE  # the signature the reports show (default: journal.sig's)
+
+    @functools.cached_property
+    def signature(self) -> dict[str, Any] | None:
+        """What the reports show of the run's signature (recorded in summary.json)."""
+        from bcdrill.render.annex import signature
+
+        if isinstance(self.shown_signature, EllipsisType):
+            return signature(Path(self.run_dir) if self.run_dir else None)
+        return self.shown_signature
 
     @functools.cached_property
     def runs(self) -> list[StepRun]:
@@ -78,6 +91,8 @@ class Analysis:
             run_dir=self.run_dir,
             previous=self.previous,
             with_gantt=True,
+            shown_dir=self.shown_dir,
+            signature=self.signature,
         )
 
     def json_report(self) -> dict[str, Any]:
@@ -87,6 +102,9 @@ class Analysis:
         report = build_summary(self.events, evaluation=self.evaluation, runs=self.runs)
         report["report_lang"] = self.lang  # `drill note` re-renders the reports in the same language
         report["report_previous"] = list(self.previous_dirs)  # `drill verify` re-renders them alike
+        report["report_renderer"] = renderer_id()  # `drill verify` re-renders only with the same code
+        report["report_run_dir"] = self.shown_dir or self.run_dir  # as the reports' commands name it
+        report["report_signature"] = self.signature  # as the reports show it (made before signing: null)
         report["timeline"] = [_step_json(run) for run in self.runs]
         return report
 
@@ -236,31 +254,85 @@ def refresh_reports(run_dir: Path) -> None:
     write_reports(run_dir, present or ["json"], lang=lang)
 
 
+@functools.lru_cache(maxsize=1)
+def renderer_id() -> str:
+    """bcdrill's version and a digest of the code and templates that make the reports from a journal
+    (common, record, verdicts, render): reports are re-made byte for byte only by the same ones."""
+    import hashlib
+
+    from bcdrill import __version__
+    from bcdrill.render.templates import templates_dir
+
+    package = Path(__file__).resolve().parent.parent
+    files = [p for name in ("common", "record", "verdicts", "render") for p in (package / name).rglob("*.py")]
+    files += [p for p in templates_dir().iterdir() if p.is_file()]
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: (p.parent.name, p.name)):
+        digest.update(f"{path.parent.name}/{path.name}\0".encode())
+        digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+def not_comparable(run_dir: Path) -> str | None:
+    """Why the reports of `run_dir` cannot be re-made to compare them (None: they can).
+
+    They can when summary.json says they were made by this very renderer (`report_renderer`); a run
+    made by another bcdrill (or before the field existed) is not compared: its summary.json is still
+    checked against the journal's tail (journal_tail, journal_lines) by `verify_journal`."""
+    if not (run_dir / FILENAMES["json"]).is_file():
+        return None
+    made = _made_with(run_dir).get("report_renderer")
+    if made == renderer_id():
+        return None
+    by = f"by bcdrill {made}" if isinstance(made, str) else "by an earlier bcdrill (no report_renderer)"
+    return (
+        f"summary.json and the reports were made {by}, this is {renderer_id()}: they cannot be re-made "
+        "byte for byte, so their content was not compared with the journal — re-make them with "
+        "`drill report RUN_DIR`, or check them against a signed bundle"
+    )
+
+
+def _made_with(run_dir: Path) -> dict[str, Any]:
+    """What summary.json records the reports were made with: report_lang, report_previous,
+    report_run_dir, report_signature (older runs: the first two or none)."""
+    with contextlib.suppress(OSError, ValueError):
+        summary = json.loads((run_dir / FILENAMES["json"]).read_text(encoding="utf-8"))
+        if isinstance(summary, dict):
+            return summary
+    return {}
+
+
 def check_reports(run_dir: Path) -> list[tuple[str, str]]:
     """The reports of a run that differ from a re-rendering of its journal: (file, why).
 
     Reports are a pure function of the journal (in the language and with the earlier drills they were
-    made with, which summary.json records), so an edit of summary.json, report.md, report.html or
-    junit.xml after the run is found without any signature."""
+    made with, which summary.json records: also the run directory their commands name and the
+    signature they show), so an edit of summary.json, report.md, report.html or junit.xml after the
+    run is found without any signature, and a run moved, unpacked from its bundle or signed after
+    its reports were made still verifies."""
     from bcdrill.record.journal import JOURNAL_NAME, read_journal
 
     present = {fmt: run_dir / FILENAMES[fmt] for fmt in ("json", "md", "html", "junit")}
     present = {fmt: path for fmt, path in present.items() if path.is_file()}
-    if not present:
+    if not present or not_comparable(run_dir):
         return []
-    lang, previous = "en", []
-    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
-        summary = json.loads((run_dir / FILENAMES["json"]).read_text(encoding="utf-8"))
-        lang = summary.get("report_lang") if summary.get("report_lang") in ("en", "zh") else "en"
-        previous = [Path(p) for p in summary.get("report_previous") or []]
+    made = _made_with(run_dir)
+    listed = made.get("report_previous")
+    previous = [Path(p) for p in listed if isinstance(p, str)] if isinstance(listed, list) else []
     missing = [p for p in previous if not (p / JOURNAL_NAME).is_file()]
+    lang = made.get("report_lang") if made.get("report_lang") in ("en", "zh") else "en"
     analysis = Analysis(
         read_journal(run_dir / JOURNAL_NAME),
-        lang,
+        str(lang),
         run_dir=str(run_dir),
         previous=_read_previous([p for p in previous if p not in missing]),
     )
     analysis.previous_dirs = tuple(str(p) for p in previous)
+    if isinstance(made.get("report_run_dir"), str):  # moved, copied, unpacked or named otherwise since
+        analysis.shown_dir = made["report_run_dir"]
+    if "report_signature" in made:  # signed after the reports were made, or not
+        signed = made["report_signature"]
+        analysis.shown_signature = signed if isinstance(signed, dict) else None
     problems = []
     with no_gc():
         for fmt, path in present.items():

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from bcdrill.record.digests import file_sha256, sums_line
@@ -55,8 +56,14 @@ def artifact_digests(run_dir: Path | None) -> tuple[list[dict[str, Any]], int]:
     return rows, sum(len(lines) for lines in groups.values())
 
 
+Shown = dict[str, Any] | None | EllipsisType
+FROM_FILE: Shown = ...  # show the signature RUN_DIR/journal.sig holds now
+
+
 def signature(run_dir: Path | None) -> dict[str, Any] | None:
-    """The content of RUN_DIR/journal.sig (written by `drill export --sign-key`), if any."""
+    """What a report shows of RUN_DIR/journal.sig (written by `drill export --sign-key`), if any:
+    its fingerprint and signed head. summary.json records it (`report_signature`), so that `drill
+    verify` re-renders a report made before the run was signed as it was made."""
     path = run_dir / "journal.sig" if run_dir else None
     if path is None or not path.is_file():
         return None
@@ -64,15 +71,26 @@ def signature(run_dir: Path | None) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"unreadable": True}
-    return data if isinstance(data, dict) else {"unreadable": True}
+    if not isinstance(data, dict):
+        return {"unreadable": True}
+    return {"fingerprint": data.get("fingerprint"), "head": data.get("head")}
 
 
-def integrity(events: list[Record], run_dir: Path | None, head: str | None) -> dict[str, Any]:
+def integrity(
+    events: list[Record],
+    run_dir: Path | None,
+    head: str | None,
+    where: str | None = None,
+    shown: Shown = FROM_FILE,
+) -> dict[str, Any]:
+    """§11: the chain check, each log's digest and whether its file still has it, the artifact
+    digests (files read in `run_dir`), the signature (`shown`, or journal.sig's), and the verify
+    commands naming `where` (default: `run_dir`)."""
     intact, bad_line = check_chain(events)
     logs = log_digests(events, run_dir)
     artifacts, artifact_count = artifact_digests(run_dir)
-    sig = signature(run_dir)
-    where = str(run_dir) if run_dir else "RUN_DIR"
+    sig = signature(run_dir) if isinstance(shown, EllipsisType) else shown
+    where = where or (str(run_dir) if run_dir else "RUN_DIR")
     return {
         "chain_ok": intact,
         "bad_line": bad_line,

@@ -370,9 +370,13 @@ def build_view(
     run_dir: str | None = None,
     previous: list[Events] | None = None,
     with_gantt: bool = False,
+    shown_dir: str | None = None,
+    signature: annex.Shown = annex.FROM_FILE,
 ) -> dict[str, Any]:
     """Everything the Markdown and HTML templates show, for `lang` (en|zh). `previous`: the
-    journals of earlier drills (for their corrective actions and the RTO/RPO trend)."""
+    journals of earlier drills (for their corrective actions and the RTO/RPO trend). Files are read
+    in `run_dir`; commands name `shown_dir` (default: `run_dir`); `signature`: the signature to show
+    (default: RUN_DIR/journal.sig's)."""
     L = labels(lang)
     start: Mapping[str, Any] = first_run_started(events) or {}
     snap: Snapshot = start.get("snapshot") or Snapshot()
@@ -388,7 +392,7 @@ def build_view(
     history = run_history(events)
     devs = all_deviations(runs, specs, evaluation, finished=finished, history=history)
     ok = summary["status"] == "complete" and summary["exit_code"] in (0, None) and evaluation.all_met
-    where = run_dir or "RUN_DIR"
+    where = shown_dir or run_dir or "RUN_DIR"
     titles = {r.id: r.title for r in runs}
     by_id = {r.id: r for r in runs}
     scenario_steps = list(snap.get("steps") or [])
@@ -434,10 +438,13 @@ def build_view(
         "evaluation": _evaluation(events, evaluation, devs, summary, clock, L, ack_counts["auto"], ok),
         "corrective": _corrective(events, previous or [], clock, L, where),
         "signoffs": sections.signoffs(snap, L),
-        "integrity": annex.integrity(events, Path(run_dir) if run_dir else None, summary["journal_head"]),
+        "integrity": annex.integrity(
+            events, Path(run_dir) if run_dir else None, summary["journal_head"], where, signature
+        ),
         "evidence": annex.evidence_files(events, clock.full),
         "journal_head": summary["journal_head"],
         "journal_lines": summary["journal_lines"],
+        "journal_tail": summary["journal_tail"],
         "verify_command": f"drill verify {where}",
         "evaluation_command": f'drill note {where} --kind evaluation --text "…" --by NAME',
         "summary": summary,

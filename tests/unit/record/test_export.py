@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from journal_fixtures import log_text, reference_events, write_lines
+from journal_fixtures import SCENARIO_TEXT, log_text, reference_events, write_lines
 
 from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.record.export import export_bundle
@@ -48,7 +48,7 @@ def run_dir(tmp_path: Path) -> Path:
         if ev.get("event") == "step.finished" and ev.get("log"):
             (run / ev["log"]).write_text(log_text(ev["step"]), encoding="utf-8")
     write_lines(run / "journal.jsonl", events)
-    (run / "scenario.yaml").write_text("version: 1\nname: annual-2026\n", encoding="utf-8")
+    (run / "scenario.yaml").write_text(SCENARIO_TEXT, encoding="utf-8")
     (run / ".lock").write_text("", encoding="utf-8")
     write_reports(run)
     return run

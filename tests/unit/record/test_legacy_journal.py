@@ -51,3 +51,24 @@ def test_the_resumed_legacy_run_keeps_its_interruption() -> None:
     names = [e["event"] for e in events]
     assert "run.resumed" in names
     assert any(e["event"] == "step.finished" and e["status"] == "interrupted" for e in events)
+
+
+def test_drill_verify_of_a_legacy_run_says_what_it_could_not_compare(
+    legacy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its summary.json was made by an earlier renderer: not compared (not ALTERED), and said so."""
+    from bcdrill.cli.main import main
+
+    assert main(["verify", str(legacy)]) == 0, capsys.readouterr().err
+    assert (
+        "NOT CHECKED: summary.json and the reports were made by an earlier bcdrill" in capsys.readouterr().out
+    )
+
+
+def test_an_edited_scenario_copy_is_found(legacy: Path) -> None:
+    scenario = legacy / "scenario.yaml"
+    scenario.write_text(scenario.read_text(encoding="utf-8").replace("\n", " \n", 1), encoding="utf-8")
+    ok, message = verify_run(legacy)
+    assert (
+        not ok and "scenario.yaml: ALTERED: differs from the scenario_sha256 the journal recorded" in message
+    )

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journal_fixtures import JournalBuilder, log_digest, reference_events, write_lines
+from journal_fixtures import (
+    SCENARIO_SHA256,
+    SCENARIO_TEXT,
+    JournalBuilder,
+    log_digest,
+    reference_events,
+    write_lines,
+)
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.record.journal import read_journal
@@ -47,7 +54,7 @@ def _sections(html: str) -> dict[str, str]:
 def test_html_has_the_eleven_sections_with_real_content() -> None:
     sec = _sections(str(render(_with_notes(reference_events()), "html", "en", run_dir="/runs/r1")))
     expected = {
-        "identity": ["20260501T003000Z", "live (full-scale)", "planned", "staging", "0.1.0", "ab" * 32],
+        "identity": ["20260501T003000Z", "live (full-scale)", "planned", "staging", "0.1.0", SCENARIO_SHA256],
         "scope": ["个险核心系统", "邮件服务器", "Production site", "Exclusions", "归档"],
         "objectives": ["4h 00m 00s", "30m 00s", "core-up", "core-rpo", "BCP 领导小组宣布启动灾备切换"],
         "organisation": ["运营管理部", "科技信息部", "张三", "drill commander"],
@@ -147,7 +154,7 @@ def _run_dir(path: Path, events: list[dict[str, Any]]) -> Path:
         if ev.get("event") == "step.finished" and ev.get("log"):
             (path / ev["log"]).write_text(f"output of {ev['step']}\n", encoding="utf-8")
     write_lines(path / "journal.jsonl", events)
-    (path / "scenario.yaml").write_text("version: 1\n", encoding="utf-8")
+    (path / "scenario.yaml").write_text(SCENARIO_TEXT, encoding="utf-8")
     write_reports(path)
     return path
 

@@ -16,10 +16,13 @@ Command = Callable[[argparse.Namespace], int]
 
 def parse_vars(pairs: Sequence[str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
-    for pair in pairs or ():
+    for number, pair in enumerate(pairs or (), start=1):
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise UsageError(f"--var {pair!r}: expected NAME=VALUE — e.g. --var dr_site=dr.example.internal")
+            raise UsageError(  # what was given may be a secret typed without its name: never echoed
+                f"--var number {number} ({len(pair)} characters, not shown): expected NAME=VALUE — "
+                "e.g. --var dr_site=dr.example.internal"
+            )
         out[name.strip()] = value
     return out
 

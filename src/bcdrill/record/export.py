@@ -20,11 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bcdrill.common.errors import RunDirError, UsageError
-
-SUMS_NAME = "SHA256SUMS"
-README_NAME = "VERIFY.txt"
-_SKIP_DIRS = {"acks", "notes", "requests"}  # hand-over files between terminals, already journaled
-_SKIP_NAMES = {".lock", SUMS_NAME, README_NAME, "console.secret"}  # the console's secret never leaves
+from bcdrill.record.digests import README_NAME, SUMS_NAME, bundle_files
 
 README = """Evidence bundle of drill run {run_id} ({scenario}), exported by bcdrill {version}.
 Journal head (hash of the journal's last line): {head}
@@ -36,19 +32,6 @@ Check it (Linux/macOS; on Windows use `certutil -hashfile FILE SHA256` per file)
   drill verify . --pubkey KEY.pub     the head was signed by the holder of the key
 The reports (report.html, report.md) are rendered from journal.jsonl alone: `drill report .` re-renders them.
 """
-
-
-def bundle_files(run_dir: Path) -> list[Path]:
-    """The run directory's files to pack, sorted by relative path (temp and lock files left out)."""
-    files = []
-    for path in run_dir.rglob("*"):
-        rel = path.relative_to(run_dir)
-        if not path.is_file() or rel.parts[0] in _SKIP_DIRS or path.name in _SKIP_NAMES:
-            continue
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        files.append(path)
-    return sorted(files, key=lambda p: p.relative_to(run_dir).as_posix())
 
 
 def _check_journal(run_dir: Path) -> str:

@@ -5,10 +5,10 @@ Version 2 (written now) signs what an auditor reads, not only the journal: the m
 (summary.json, the reports, scenario.yaml, logs, artifacts, ...; sorted by path), so a file changed
 after signing — even with SHA256SUMS recomputed to match — fails `drill verify --pubkey`. The
 signed file list is kept in journal.sig (`files`). Version 1 (earlier versions) signed the head only
-and is still verified as such.
+and is still verified as such. A file of the run directory (as `drill export` would pack it) that the
+version 2 list does not hold fails verification too ("not signed").
 
-
-The signed message is `bcdrill journal head v1\\n<head>` where <head> is the hash of the
+Version 1's signed message was `bcdrill journal head v1\\n<head>` where <head> is the hash of the
 journal's last line at signing time. The signature lives in `RUN_DIR/journal.sig` (JSON:
 version, algorithm, head, signature (base64), fingerprint (OpenSSH `SHA256:…` of the public
 key), public_key (OpenSSH line, for information only: verify with a key you trust), ts).
@@ -155,7 +155,7 @@ def verify_head_signature(run_dir: Path, head: str | None, pubkey: Path) -> tupl
         return False, f"{SIG_NAME} signs head {signed}…, not the journal's head {(head or '')[:12]}…"
     files = sig.get("files") if sig.get("version") == 2 else None
     if isinstance(files, dict):
-        changed = _changed_files(run_dir, files)
+        changed = _changed_files(run_dir, files) + _unsigned_files(run_dir, files)
         if changed:
             return (
                 False,
@@ -170,6 +170,15 @@ def verify_head_signature(run_dir: Path, head: str | None, pubkey: Path) -> tupl
         return False, f"the signature in {SIG_NAME} was not made by the key {pubkey} ({fingerprint(key)})"
     what = f"head and {len(files)} files" if isinstance(files, dict) else "head"
     return True, f"{what} signed by {fingerprint(key)} at {sig.get('ts')}"
+
+
+def _unsigned_files(run_dir: Path, files: dict[str, Any]) -> list[str]:
+    """Files an auditor would read in the run directory or bundle that the signature does not cover
+    (added after signing: a forged report beside the signed ones)."""
+    from bcdrill.record.digests import bundle_files
+
+    present = (p.relative_to(run_dir).as_posix() for p in bundle_files(run_dir) if p.name != SIG_NAME)
+    return [f"{rel} (not signed)" for rel in present if rel not in files]
 
 
 def _changed_files(run_dir: Path, files: dict[str, Any]) -> list[str]:

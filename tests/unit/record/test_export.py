@@ -168,3 +168,20 @@ def test_the_signature_covers_what_an_auditor_reads(run_dir: Path, tmp_path: Pat
     assert _sha256sum_c(out).returncode == 0  # the forged sums check out
     ok, message = verify_run(out, pubkey=pub)
     assert not ok and "changed since: report.md, summary.json" in message, message
+
+
+def test_a_file_added_to_a_signed_bundle_is_not_signed(run_dir: Path, tmp_path: Path) -> None:
+    """A forged report put beside the signed ones, with SHA256SUMS recomputed, fails verify --pubkey."""
+    import hashlib
+
+    key, pub = _keys(tmp_path, "signer")
+    export_bundle(run_dir, tmp_path / "s.zip", sign_key=key, prepare=write_missing_reports)
+    out = _extract(tmp_path / "s.zip", tmp_path / "x")
+    assert verify_run(out, pubkey=pub)[0]
+    forged = out / "report-final.md"
+    forged.write_text("# All RTO targets met\n", encoding="utf-8")
+    with (out / "SHA256SUMS").open("a", encoding="utf-8") as sums:
+        sums.write(f"{hashlib.sha256(forged.read_bytes()).hexdigest()}  report-final.md\n")
+    assert _sha256sum_c(out).returncode == 0
+    ok, message = verify_run(out, pubkey=pub)
+    assert not ok and "report-final.md (not signed)" in message, message

@@ -120,10 +120,12 @@ def secret_pattern(secret: str) -> str:
 
 def secret_parts(secret: str) -> set[str]:
     """The values masked for `secret`: itself, each line of it, its pieces between quotes and
-    backslashes — whatever their length (`Redactor` drops the short ones)."""
+    backslashes — whatever their length (`Redactor` drops the short ones). A piece without a letter
+    and shorter than 8 characters (`2026` of `Winter'2026!`) is left out: masking it would mask every
+    year, time and number like it, timestamps an RPO is measured from included."""
     parts = {secret, secret.replace("\r\n", "\n"), *(line.strip() for line in secret.splitlines())}
     if _SPLITS.search(secret):
-        parts |= set(_SPLITS.split(secret))
+        parts |= {p for p in _SPLITS.split(secret) if len(p) >= 8 or any(c.isalpha() for c in p)}
     return {p for p in parts if p}
 
 

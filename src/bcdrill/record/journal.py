@@ -129,7 +129,7 @@ class Journal:
         clash = ENVELOPE.intersection(payload)
         if clash:
             raise ValueError(f"payload keys {sorted(clash)} collide with the journal envelope")
-        masked = self._redactor.mask_obj(payload)
+        masked = {key: self._redactor.mask_obj(value) for key, value in payload.items()}  # keys: the schema
         with self._lock:
             if self._fd is None:
                 raise ValueError(f"{self.path}: the journal is closed")

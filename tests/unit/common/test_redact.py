@@ -158,3 +158,20 @@ def test_plain_ascii_secrets_and_their_neighbours() -> None:
     r = Redactor(["hunter2-secret", "Pa55word"])
     assert r.mask("u=admin p=hunter2-secret; Pa55words") == f"u=admin p={MASK}; {MASK}s"
     assert r.mask("nothing here") == "nothing here"
+
+
+def test_a_numeric_piece_of_a_secret_leaves_timestamps_alone() -> None:
+    r = Redactor(["Winter'2026"])
+    assert r.mask("at 2026-12-05T08:00:00Z the password Winter'2026 and Winter") == (
+        f"at 2026-12-05T08:00:00Z the password {MASK} and {MASK}"
+    )
+
+
+def test_the_journal_keeps_its_keys_whatever_a_secret_holds(tmp_path: Path) -> None:
+    from bcdrill.record.journal import Journal
+
+    journal = Journal.create(tmp_path / "journal.jsonl", redactor=Redactor(["x'status", "step\\1"]))
+    journal.append("run.note", note={"status": "status of x'status"}, step="status")
+    journal.close()
+    raw = (tmp_path / "journal.jsonl").read_text(encoding="utf-8")
+    assert '"step":"***"' in raw and '"note":{"***":"*** of ***"}' in raw

@@ -114,8 +114,13 @@ def _char(char: str) -> str:
 def secret_pattern(secret: str) -> str:
     """The regex (source) matching `secret` in every form of the module doc. A match never starts
     inside a run of backslashes (it starts at the run's first one): a long run costs linear time."""
-    start = "" if secret[:1].isascii() and secret[:1].isalnum() else r"(?<!\\)"
-    return start + "".join(_char(c) for c in secret)
+    first = secret[:1]
+    if first.isascii() and first.isalnum():
+        return "".join(_char(c) for c in secret)
+    # every form of a character starts with it, a backslash, `&`, `%`, `+` (a blank) or a quote, CR
+    # (a line break): this class lets most positions fail at once instead of trying every form
+    starts = "".join(sorted({first, "\\", "&", "%", "+", "'", '"', "\r"}))
+    return f"(?=[{re.escape(starts)}])" + r"(?<!\\)" + "".join(_char(c) for c in secret)
 
 
 def secret_parts(secret: str) -> set[str]:

@@ -21,6 +21,7 @@ import threading
 from typing import TextIO
 
 from bcdrill.common import terminal
+from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import utc_ts
 from bcdrill.executors.base import AckEvent, Confirmation, Executor, Outcome, StepContext
 from bcdrill.scenario.model import ManualAction
@@ -144,7 +145,8 @@ def _ask(ctx: StepContext, heading: str, question: str, stream: TextIO, out: Tex
 
 
 def _prompt(action: ManualAction, ctx: StepContext, stream: TextIO, out: TextIO) -> Outcome:
-    heading = f"\n[{ctx.step.id}] {action.prompt}\n"
+    prompt = Redactor(ctx.scenario.secrets).mask(action.prompt)  # the terminal is a sink like the journal
+    heading = f"\n[{ctx.step.id}] {prompt}\n"
     out.write(heading)
     answer: str | Outcome = ""
     while not isinstance(answer, Outcome) and answer not in ("p", "pass", "f", "fail"):

@@ -139,6 +139,6 @@ def test_exported_bundle_verifies_after_extraction(run_dir: Path, tmp_path: Path
     subprocess.run(["unzip", "-q", str(bundle), "-d", str(out)], check=True)
     assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=out, check=False).returncode == 0
     result = drill("verify", str(out), "--pubkey", f"{key}.pub")
-    assert result.returncode == 0 and "head signed by SHA256:" in result.stdout
+    assert result.returncode == 0 and "files signed by SHA256:" in result.stdout
     (out / "journal.jsonl").write_text((out / "journal.jsonl").read_text(encoding="utf-8")[:-30] + "\n")
     assert drill("verify", str(out), "--pubkey", f"{key}.pub").returncode == 1

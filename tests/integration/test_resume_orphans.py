@@ -96,6 +96,6 @@ def test_a_step_may_leave_a_server_running_and_it_is_on_record(tmp_path: Path) -
         assert result.returncode == 0, result.stderr
         (finished,) = [e for e in journal(run_dir) if e["event"] == "step.finished"]
         assert finished["status"] == "ok"
-        assert any(s["cmd"] == f"sh -c sleep 30 {marker}" for s in finished["survivors"]), finished
+        assert any(marker in s["cmd"] for s in finished["survivors"]), finished  # (nohup) sh -c …: either
     finally:
         subprocess.run(["pkill", "-f", marker], check=False)

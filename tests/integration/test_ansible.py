@@ -35,7 +35,7 @@ class Harness:
     def run(self) -> Outcome:
         action = self.ctx.step.action
         assert isinstance(action, AnsibleAction)
-        return run_ansible(action, self.ctx, check=self.ctx.options.dry_run)  # what the executor's dry_run does
+        return run_ansible(action, self.ctx, check=self.ctx.options.dry_run)  # as the dry run does
 
     def tasks(self) -> list[Mapping[str, object]]:
         return [payload for kind, payload in self.events.events if kind == "ansible_task"]

@@ -15,7 +15,7 @@ from sshd import SshdServer, check_outcome, free_port, log_text, make_ctx
 
 from bcdrill.executors.base import Outcome, Resources, StepContext
 from bcdrill.executors.probes.ssh import probe_ssh
-from bcdrill.executors.ssh import run_ssh
+from bcdrill.executors.ssh import EXECUTOR, run_ssh
 from bcdrill.executors.transport.sshpool import SshPool, SshTarget, resolve_target
 from bcdrill.scenario.model import Host, SshAction, SshProbe
 
@@ -56,7 +56,8 @@ def ssh(
         cancel=cancel,
         dry_run=dry_run,
     )
-    return run_ssh(action, ctx), ctx
+    outcome = EXECUTOR.dry_run(action, ctx) if dry_run else run_ssh(action, ctx)  # as the step runner does
+    return outcome, ctx
 
 
 def target_of(server: SshdServer) -> SshTarget:

@@ -35,6 +35,7 @@ class SshExecutor:
         return run_ssh(action, ctx)
 
     def dry_run(self, action: SshAction, ctx: StepContext, /) -> Outcome:
+        ctx.log.write(f"dry run: would run on {action.host}: {action.command}\n")
         return not_executed(self.describe(action))
 
     def describe(self, action: SshAction, /) -> str:

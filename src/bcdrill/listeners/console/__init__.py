@@ -13,11 +13,14 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import TextIO
 
 from bcdrill.listeners.console.server import ConsoleServer, Exposure, bind, check_exposure, links
 from bcdrill.record.events import RUN_STARTED, Record
+
+LINGER = 1.0  # seconds the console stays up after the run ends: pushed updates arrive within a second
 
 
 class ConsoleListener:
@@ -62,6 +65,8 @@ class ConsoleListener:
 
     def close(self) -> None:
         if self.server is not None:
+            self.server.hub.wake()  # the end of the run reaches every open page before the server stops
+            time.sleep(LINGER)
             self.server.stop()
         else:
             with contextlib.suppress(OSError):

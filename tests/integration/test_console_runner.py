@@ -11,8 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bcdrill.executors.base import RunOptions
 from bcdrill.record.journal import read_journal, verify_journal
+from bcdrill.run import session
 from bcdrill.run.inbox import write_ack
 from bcdrill.run.request import RunRequest
 from bcdrill.run.requests import Actor, store_evidence, write_request
@@ -138,6 +141,30 @@ def test_not_tested_fails_the_step_and_evidence_is_journaled(tmp_path: Path) -> 
     verify = [r for r in records if r["event"] == "step.finished" and r["step"] == "verify"][-1]
     assert verify["status"] == "failed" and "not tested" in verify["detail"]
     assert codes == [1]
+
+
+def test_evidence_given_with_the_last_ack_is_journaled_before_the_run_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console uploads the file and sends the ack at once; the runner may take the ack and end
+    the drill before its request watcher looks again (here: it never looks again): the evidence
+    must not be lost."""
+    monkeypatch.setattr(session, "NOTE_POLL", 3600.0)
+    run_dir, thread, codes = _start(
+        tmp_path, SCENARIO.replace('  - {id: final, team: tech, run: "true"}\n', "")
+    )
+    _wait_for(run_dir, _started("declare"))
+    write_ack(run_dir, "declare", by="赵六")
+    _wait_for(run_dir, _started("verify"))
+    for _ in range(3):
+        stored = store_evidence(run_dir, "verify", "screen.png", b"\x89PNG fake", VERIFIER)
+    write_ack(run_dir, "verify", by="赵六", origin={"via": "console", "evidence": [stored["sha256"]]})
+    thread.join(30)
+    records = _records(run_dir)
+    events = [r["event"] for r in records]
+    assert events.count("evidence.added") == 3, events
+    assert events.index("run.finished") > max(i for i, e in enumerate(events) if e == "evidence.added")
+    assert codes == [0] and not list((run_dir / "requests").glob("*.json"))
 
 
 def test_resume_applies_the_commanders_retry(tmp_path: Path) -> None:

@@ -136,6 +136,7 @@ class Session:
         if self._notes_thread is not None:
             self._notes_thread.join()
         self.journal_notes()
+        self.journal_requests()  # evidence uploaded just before the last step ended: none is left behind
 
     def _watch_notes(self) -> None:
         while not self._notes_stop.wait(NOTE_POLL):

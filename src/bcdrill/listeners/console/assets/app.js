@@ -170,9 +170,19 @@
   function renderWaiting() {
     const waiting = state.order.map((id) => state.steps.get(id)).filter(mine);
     const ids = new Set(waiting.map((s) => s.id));
-    for (const [id, card] of cards) if (!ids.has(id)) { card.remove(); cards.delete(id); }
+    for (const [id, card] of cards) if (!ids.has(id)) { cards.delete(id); retire(card); }
     for (const step of waiting) if (!cards.has(step.id)) cards.set(step.id, waitingCard(step));
     $("waiting-none").classList.toggle("hidden", waiting.length > 0);
+  }
+
+  // A card whose confirmation is in flight or was accepted stays on screen, disabled, for a few
+  // seconds after its step leaves the waiting list: the runner often records the answer (and the
+  // update removes the step) before the answer to the POST reaches this page.
+  function retire(card) {
+    if (!card.dataset.answered) { card.remove(); return; }
+    card.classList.add("done");
+    card.querySelectorAll("button, input, textarea").forEach((node) => { node.disabled = true; });
+    setTimeout(() => card.remove(), 8000);
   }
 
   function waitingCard(step) {
@@ -202,22 +212,23 @@
     const files = Array.from(form.querySelector("input[name=files]").files || []);
     const buttons = form.querySelectorAll("button");
     buttons.forEach((b) => { b.disabled = true; });
+    form.dataset.answered = "1";
     try {
       const digests = [];
       if (files.length) say(msg, t("uploading"), true);
       for (const file of files) {
         const up = await api("POST", "/api/steps/" + encodeURIComponent(stepId) + "/evidence", file,
           { "X-File-Name": encodeURIComponent(file.name), "Content-Type": file.type || "application/octet-stream" });
-        if (up.status >= 300) { say(msg, up.data.error || String(up.status), false); return; }
+        if (up.status >= 300) { say(msg, up.data.error || String(up.status), false); delete form.dataset.answered; return; }
         digests.push(up.data.sha256);
       }
       say(msg, t("sending"), true);
       const r = await api("POST", "/api/steps/" + encodeURIComponent(stepId) + "/ack",
         { result: result, note: note, evidence: digests });
       if (r.status === 200 || r.status === 202) say(msg, t(r.status === 200 ? "sent" : "queued"), true);
-      else say(msg, r.data.error || String(r.status), false);
+      else { say(msg, r.data.error || String(r.status), false); delete form.dataset.answered; }
     } finally {
-      buttons.forEach((b) => { b.disabled = false; });
+      if (!form.classList.contains("done")) buttons.forEach((b) => { b.disabled = false; });
     }
   }
 

@@ -177,15 +177,25 @@ def phone(browser: Any) -> Any:
 
 
 def latencies(page: Any) -> list[float]:
-    """Seconds from each journal line's time to the page receiving it (updates that carried a new line)."""
+    """Seconds from a journal line's time to the page receiving it, for every update that carried new
+    lines (the oldest line of the update: the longest any line waited)."""
     updates = page.evaluate("window.__drill.updates")
     out, last_seq = [], None
     for u in updates:
         if u["seq"] != last_seq and last_seq is not None:
-            written = datetime.fromisoformat(u["last_ts"].replace("Z", "+00:00")).timestamp()
+            line_ts = u["first_ts"] or u["last_ts"]
+            written = datetime.fromisoformat(line_ts.replace("Z", "+00:00")).timestamp()
             out.append(u["received"] / 1000 - written)
         last_seq = u["seq"]
     return out
+
+
+def wait_for_status(page: Any, status: str) -> None:
+    try:
+        page.locator(f"#status.{status}").wait_for(timeout=10_000)
+    except Exception as exc:
+        updates = page.evaluate("window.__drill.updates.slice(-3)")
+        raise AssertionError(f"status {status} not shown; last updates {updates}") from exc
 
 
 def confirm(page: Any, step: str, note: str, *, files: list[Path] | None = None) -> None:
@@ -194,8 +204,9 @@ def confirm(page: Any, step: str, note: str, *, files: list[Path] | None = None)
     card.locator("textarea[name=note]").fill(note)
     if files:
         card.locator("input[name=files]").set_input_files([str(f) for f in files])
+    page.evaluate("document.getElementById('waiting-msg').className = 'msg'")
     card.locator("button[type=submit]").click()
-    card.locator(".msg.ok").wait_for(timeout=20_000)
+    page.locator("#waiting-msg.ok").wait_for(timeout=20_000)  # the card itself goes once journaled
 
 
 def test_a_verifier_confirms_from_a_phone_with_a_note_and_a_screenshot(
@@ -214,11 +225,13 @@ def test_a_verifier_confirms_from_a_phone_with_a_note_and_a_screenshot(
     page.screenshot(path=str(shot), full_page=True)
     confirm(page, "verify", "新契约录入正常 / new business entry works at DR", files=[shot])
     assert drill.finish() == 0, drill.stderr.read_text(encoding="utf-8")
-    page.locator("#status.complete").wait_for(timeout=10_000)
+    wait_for_status(page, "complete")
 
     digest = hashlib.sha256(shot.read_bytes()).hexdigest()
     records = drill.records()
     ack = next(r for r in records if r["event"] == "manual.acknowledged" and r["step"] == "verify")
+    added = next(r for r in records if r["event"] == "evidence.added")
+    assert added["sha256"] == digest and added["seq"] < ack["seq"]  # the file is on record before the ack
     assert (ack["by"], ack["via"], ack["result"], ack["evidence"]) == ("赵六", "console", "pass", [digest])
     assert ack["client"] == "127.0.0.1" and ack["role"].startswith("个险业务验证")
     report = (drill.run_dir / "report.md").read_text(encoding="utf-8")

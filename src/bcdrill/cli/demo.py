@@ -25,9 +25,16 @@ def find_scenario(name: str = SCENARIO) -> Path:
 
 
 def run_demo(
-    *, lab_dir: Path, faults: Sequence[str], lang: str, run_dir: Path | None, console: Any = None
+    *,
+    lab_dir: Path,
+    faults: Sequence[str],
+    lang: str,
+    run_dir: Path | None,
+    console: Any = None,
+    auto_ack: bool = True,
 ) -> int:
-    """`console`: a ConsoleListener (`--console`): the web console serves the demo's run."""
+    """`console`: a ConsoleListener (`--console`): the web console serves the demo's run; without
+    `auto_ack` (`--manual`) people confirm the manual steps there (or with `drill ack`)."""
     from bcdrill import lab
     from bcdrill.cli.runs import report_run
     from bcdrill.executors.base import RunOptions
@@ -47,7 +54,7 @@ def run_demo(
     print(lab.render_status(lab.lab_up(lab_dir, list(faults))), file=sys.stderr)
     try:
         request = RunRequest(
-            options=RunOptions(auto_ack=True),
+            options=RunOptions(auto_ack=auto_ack),
             listeners=[TerminalListener(sys.stderr), *([console] if console is not None else [])],
             argv=tuple(sys.argv),
             cli_vars=cli_vars,

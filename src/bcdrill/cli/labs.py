@@ -39,4 +39,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
         lang=args.lang,
         run_dir=Path(args.run_dir) if args.run_dir else None,
         console=console_listener(args, show_links=True),
+        auto_ack=not args.manual,
     )

@@ -263,6 +263,12 @@ def _build_lab_parsers(sub: Any) -> None:
         metavar="HOST:PORT",
         help="serve the live web console during the demo (default 127.0.0.1:8470) and print the links",
     )
+    p.add_argument(
+        "--manual",
+        action="store_true",
+        help="people confirm the manual steps (in the console or with drill ack) instead of --auto-ack; "
+        "each waits up to its timeout (5 minutes)",
+    )
     add_exposure_options(p)
     p.set_defaults(func=cmd_demo)
 

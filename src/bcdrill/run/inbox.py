@@ -23,7 +23,7 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -442,12 +442,16 @@ def add_note(
 class RunInbox:
     """The run directory's inbox as the executors see it (`executors.base.Inbox`)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, before_evidence: Callable[[], object] | None = None) -> None:
         self.run_dir = Path(run_dir)
+        self.before_evidence = before_evidence  # journals pending evidence files (the run's session)
 
     def take_ack(self, step: str, attempt: int) -> Ack | None:
-        """The pending acknowledgement of `step`, moved aside for `attempt` so it counts once."""
+        """The pending acknowledgement of `step`, moved aside for `attempt` so it counts once. When it
+        names evidence files, their `evidence.added` lines are journaled first."""
         ack = read_ack(self.run_dir, step)
         if ack is not None:
             consume_ack(self.run_dir, step, attempt)
+            if ack.evidence and self.before_evidence is not None:
+                self.before_evidence()
         return ack

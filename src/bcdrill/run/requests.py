@@ -116,9 +116,13 @@ def mark_request_done(path: Path) -> None:
 
 
 def safe_file_name(name: str) -> str:
-    """A file name that cannot leave its folder: letters, digits, `._-` only, never hidden."""
-    base = _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "file"
-    return base[-MAX_NAME:]
+    """A file name that cannot leave its folder: ASCII letters, digits and `._-` only, never hidden;
+    the extension is kept (`新契约.png` -> `file.png`)."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = (base[: -len(Path(base).suffix)], Path(base).suffix) if Path(base).suffix else (base, "")
+    stem = _SAFE_NAME.sub("_", stem).strip("._-") or "file"
+    suffix = _SAFE_NAME.sub("", suffix)[:12] if len(suffix) > 1 else ""
+    return stem[: MAX_NAME - len(suffix)] + suffix
 
 
 def store_evidence(run_dir: Path, step: str, name: str, data: bytes, actor: Actor) -> dict[str, Any]:

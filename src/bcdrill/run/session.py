@@ -68,7 +68,8 @@ class Session:
         self.aborting = threading.Event()  # an `abort` failure: no new attempts, no retries
         self.hold = threading.Event()  # a commander held the drill (console): no new step starts
         self.resources = Resources()
-        self.inbox = RunInbox(run_dir)
+        self.inbox = RunInbox(run_dir, before_evidence=self.journal_requests)
+        self._requests_lock = threading.Lock()  # one taker at a time: a request is journaled once
         self.clock = Clock()
         self.attempts: dict[str, int] = {}  # last attempt number per step (continues on resume)
         self.in_flight: set[str] = set()
@@ -169,9 +170,10 @@ class Session:
         """Apply and journal the pending console requests the runner handles (hold, continue,
         evidence); `retry` and `mark_done` wait for `drill resume`."""
         written = []
-        for path, req in pending_requests(self.run_dir, LIVE_ACTIONS):
-            written.append(self._apply_request(req))
-            mark_request_done(path)
+        with self._requests_lock:
+            for path, req in pending_requests(self.run_dir, LIVE_ACTIONS):
+                written.append(self._apply_request(req))
+                mark_request_done(path)
         return written
 
     def _apply_request(self, req: dict[str, Any]) -> Record:

@@ -49,3 +49,4 @@ def test_evidence_is_stored_under_a_safe_name(tmp_path: Path) -> None:
     assert stored.read_bytes() == b"data" and tmp_path in stored.resolve().parents
     assert req["file"].startswith("evidence/verify/") and req["file"].endswith("-passwd")
     assert safe_file_name("截图 1.png") == "1.png" and safe_file_name("...") == "file"
+    assert safe_file_name("新契约.png") == "file.png" and safe_file_name(".bashrc") == "bashrc"

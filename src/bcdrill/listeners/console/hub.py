@@ -1,7 +1,8 @@
 """The console's live core: the journal tail, the folded state and the event-stream subscribers.
 
 One asyncio task (`follow`) looks at the journal every `POLL` seconds (a `stat`; the bytes
-appended are read only when it grew), or at once when the runner's listener calls `wake`.
+appended are read only when it grew), or at once when the runner's listener calls `wake`, but
+sends at most one update every `GAP` seconds (a burst of lines is one update).
 New records are folded into the state and one update is sent to every subscriber: the
 header (run, systems, deviations) and the steps that changed. While the run goes on, the
 header is also sent every `TICK` seconds, so that countdowns and projections move.
@@ -22,6 +23,8 @@ from bcdrill.listeners.console.tail import JournalTail
 from bcdrill.listeners.console.views import header_json, state_json, step_json, team_members
 
 POLL = 0.1  # seconds between looks at the journal
+GAP = 0.25  # seconds at least between two updates: a burst of lines is one update (the runner's
+# listener wakes the loop on every line; each update costs O(steps) for the header)
 TICK = 2.0  # seconds between header updates while nothing is written
 QUEUE = 256  # updates a slow subscriber may fall behind before it is dropped (it reconnects)
 
@@ -40,6 +43,8 @@ class Hub:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.catch_up()
+        self.state.take_changed()  # a page gets what is there now in its first, whole state
+        self._sent_seq = self.state.seq
 
     # ---- reading the journal ----------------------------------------------------------------------
 
@@ -65,7 +70,11 @@ class Hub:
             now_t = self.state.now_t()
             body = header_json(self.state, now_t)
             members = team_members(self.state)
+            body["first_ts"] = (
+                self.state.unsent_ts
+            )  # the oldest journal line this update is the first to carry
             body["steps"] = [step_json(v, members, now_t) for v in self.state.take_changed()]
+            self._sent_seq = self.state.seq
             body["sent_at"] = time.time()
             return body
 
@@ -75,6 +84,11 @@ class Hub:
             return fn(self.state)
 
     # ---- the live loop ----------------------------------------------------------------------------
+
+    @property
+    def _unsent(self) -> bool:
+        """Lines were folded (by this loop, or by a request handler that caught up) but not sent."""
+        return self.state.seq != self._sent_seq
 
     def wake(self) -> None:
         """Look at the journal now (thread-safe: the runner calls it after each record)."""
@@ -90,14 +104,21 @@ class Hub:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL)
             self._wake.clear()
-            new = await asyncio.to_thread(self.catch_up)
+            pause = GAP - (time.monotonic() - last_sent)
+            if pause > 0 and self.subscribers:
+                await asyncio.sleep(pause)
+            await asyncio.to_thread(self.catch_up)
             due = self.state.running and time.monotonic() - last_sent >= TICK
-            if (new or due) and self.subscribers:
+            if (self._unsent or due) and self.subscribers:
                 self.broadcast("update", await asyncio.to_thread(self.update))
                 last_sent = time.monotonic()
-            elif new:
+            elif self._unsent:
                 with self._lock:
                     self.state.take_changed()
+                    self._sent_seq = self.state.seq
+        await asyncio.to_thread(self.catch_up)
+        if self._unsent:  # the run's last lines, before the streams end
+            self.broadcast("update", await asyncio.to_thread(self.update))
         for queue in list(self.subscribers):
             self._offer(queue, None)
 

@@ -108,6 +108,7 @@ class DrillState:
         self.last_ts: str | None = None
         self.last_wall = 0.0  # the last record's time as a Unix time
         self.changed: set[str] = set()
+        self.unsent_ts: str | None = None  # `ts` of the oldest record not yet sent in an update
         self.header_changed = False
 
     # ---- folding ----------------------------------------------------------------------------------
@@ -117,6 +118,7 @@ class DrillState:
         self.last_t = float(rec.get("t") or self.last_t)
         self.last_ts = rec.get("ts") or self.last_ts
         self.last_wall = _wall(self.last_ts) or time.time()
+        self.unsent_ts = self.unsent_ts or self.last_ts
         self.header_changed = True
         handler = _HANDLERS.get(str(rec.get("event")))
         if handler is not None:
@@ -233,6 +235,7 @@ class DrillState:
     def take_changed(self) -> list[StepView]:
         changed = [self.steps[sid] for sid in self.changed if sid in self.steps]
         self.changed.clear()
+        self.unsent_ts = None
         return changed
 
     def waiting(self, sid: str) -> bool:

@@ -113,7 +113,8 @@
 
   function apply(body, full) {
     receivedAt = Date.now();
-    window.__drill.updates.push({ seq: body.run.seq, last_ts: body.run.last_ts, received: receivedAt, full: full });
+    window.__drill.updates.push({ seq: body.run.seq, last_ts: body.run.last_ts, first_ts: body.first_ts || null,
+      received: receivedAt, full: full });
     if (window.__drill.updates.length > 1000) window.__drill.updates.shift();
     if (full) { state.steps.clear(); state.order = []; }
     for (const step of body.steps || []) {
@@ -225,7 +226,10 @@
       say(msg, t("sending"), true);
       const r = await api("POST", "/api/steps/" + encodeURIComponent(stepId) + "/ack",
         { result: result, note: note, evidence: digests });
-      if (r.status === 200 || r.status === 202) say(msg, t(r.status === 200 ? "sent" : "queued"), true);
+      if (r.status === 200 || r.status === 202) {  // the card stays, disabled, a few seconds after the step stops waiting
+        say(msg, t(r.status === 200 ? "sent" : "queued"), true);
+        say($("waiting-msg"), form.querySelector(".step-title").textContent + " — " + t(result) + ": " + t(r.status === 200 ? "sent" : "queued"), true);
+      }
       else { say(msg, r.data.error || String(r.status), false); delete form.dataset.answered; }
     } finally {
       if (!form.classList.contains("done")) buttons.forEach((b) => { b.disabled = false; });
@@ -322,18 +326,20 @@
     return row;
   }
 
+  const rows = new Map();  // step id -> its row: updates replace rows without searching the page
+
   function renderSteps(changed) {
     const box = $("steps");
     if (changed === null) {
-      box.textContent = "";
+      box.textContent = ""; rows.clear();
       const frag = document.createDocumentFragment();
-      for (const id of state.order) frag.appendChild(stepRow(state.steps.get(id)));
+      for (const id of state.order) { const row = stepRow(state.steps.get(id)); rows.set(id, row); frag.appendChild(row); }
       box.appendChild(frag);
       return;
     }
     for (const id of changed) {
-      const old = box.querySelector('[data-step="' + CSS.escape(id) + '"]');
-      const row = stepRow(state.steps.get(id));
+      const old = rows.get(id), row = stepRow(state.steps.get(id));
+      rows.set(id, row);
       if (old) old.replaceWith(row); else box.appendChild(row);
     }
   }

@@ -99,7 +99,8 @@ class Lab:
             except LabError as exc:
                 say(f"DR standby not restored: {exc}")
                 return
-            say("DR standby replicates again")
+            st = self.wait_sync(system, "dr", False, timeout)  # the backlog since replication stopped
+            say(f"DR standby replicates again and caught up ({st['records']} records)")
             return
         self.set_flag(system, "prod", "link", True)
         self.admin(system, "prod", "POST", "/demote")

@@ -149,7 +149,9 @@ def test_the_top_level_shows_the_layers_and_little_else() -> None:
     """A newcomer meets the layer folders and the package's __init__, at most a dozen entries."""
     entries = sorted(p.name for p in PACKAGE.iterdir() if p.name != "__pycache__")
     assert len(entries) <= 12, entries
-    assert all((PACKAGE / name / "__init__.py").is_file() for name in entries if name != "__init__.py"), entries
+    assert all((PACKAGE / name / "__init__.py").is_file() for name in entries if name != "__init__.py"), (
+        entries
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ in an Ansible step's `extravars`. Every byte the run leaves — journal, logs, s
 md, json, junit, the text of the pdf), metrics, Ansible artifacts, drill.log, the evidence bundle
 unpacked, what the CLI printed — is searched for every form the secrets take on the way out. The forms
 are written out here, independently of bcdrill's redactor.
+An `awx` step runs against the AWX contract stand-in, given the secrets and the controller's token.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from awx_standin import StandIn
 from canary_servers import http_server, smtp_server
 from servers import serve
 from sshd import SshdServer
@@ -37,7 +39,8 @@ KEYFILE = (
 CERT = "MIIcanaryCertLineOne+/x\r\nMIIcanaryCertLine'Two\"\r\n"  # secret because secret_vars names it
 LISTED = "listed-Zq9#Vw!"  # secret because secret_vars names it, not by its name
 LITERAL = "Lit-Vault'pw9ü"  # written in the scenario: secret as an `extravars` value under a secret name
-SECRETS = (TOKEN, KEYFILE, CERT, LISTED, LITERAL)
+AWX_TOKEN = "awx-Tok'en\"9-q"  # the AWX controller's token: secret, and in every request's header
+SECRETS = (TOKEN, KEYFILE, CERT, LISTED, LITERAL, AWX_TOKEN)
 
 
 def _shell_forms(value: str) -> set[str]:
@@ -129,7 +132,17 @@ def smtp_port() -> Iterator[int]:
     yield from serve(smtp_server())
 
 
-def scenario(tmp_path: Path, sshd: SshdServer, http_port: int, smtp_port: int) -> Path:
+@pytest.fixture(scope="module")
+def awx_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The AWX contract stand-in (not AWX: see awx_standin.py). Its own work directory, outside the
+    directory searched for leaks, is the controller's side, which is given the secrets on purpose."""
+    standin = StandIn(token=AWX_TOKEN, workdir=tmp_path_factory.mktemp("awx-controller"))
+    standin.add_template("Canary", CANARY / "leak.yml", ask={"variables", "limit"})
+    yield standin.serve()
+    standin.close()
+
+
+def scenario(tmp_path: Path, sshd: SshdServer, http_port: int, smtp_port: int, awx_url: str) -> Path:
     inventory = tmp_path / "inventory.ini"
     inventory.write_text(f"local ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     url = f"http://127.0.0.1:{http_port}/echo"
@@ -140,6 +153,7 @@ title: canary
 environment: lab
 secret_vars: [listed, cert_body]
 inventory: {inventory}
+awx: {{url: "{awx_url}", token_var: AWX_TOKEN, poll_interval: 0.2}}
 systems:
   app: {{title: App, rto: 1h, rpo: 1h}}
 hosts:
@@ -163,6 +177,12 @@ steps:
       playbook: {CANARY / "leak.yml"}
       extravars: {{api_token: "{{{{ api_token }}}}", ssh_key_text: "{{{{ ssh_key_text }}}}",
                   cert_body: "{{{{ cert_body }}}}", vault_password: "{LITERAL}"}}
+  - id: awx-step
+    awx:
+      template: Canary
+      limit: dr-1
+      extra_vars: {{api_token: "{{{{ api_token }}}}", ssh_key_text: "{{{{ ssh_key_text }}}}",
+                   cert_body: "{{{{ cert_body }}}}", vault_password: "{LITERAL}"}}
   - id: check-command
     check: {{command: {{command: "echo {{{{ api_token }}}}", contains: "never there {{{{ listed }}}}"}}}}
   - id: check-ssh
@@ -206,21 +226,31 @@ SECRET_ARGS = [
     *("--var", f"ssh_key_text={KEYFILE}"),
     *("--var", f"cert_body={CERT}"),
     *("--var", f"listed={LISTED}"),
+    *("--var", f"AWX_TOKEN={AWX_TOKEN}"),
 ]
 
 
 def test_no_form_of_a_secret_reaches_any_byte_the_run_leaves(
-    tmp_path: Path, sshd: SshdServer, http_port: int, smtp_port: int
+    tmp_path: Path, sshd: SshdServer, http_port: int, smtp_port: int, awx_url: str
 ) -> None:
     run_dir = tmp_path / "run"
-    path = scenario(tmp_path, sshd, http_port, smtp_port)
+    path = scenario(tmp_path, sshd, http_port, smtp_port, awx_url)
     metrics = tmp_path / "metrics.prom"
     argv = ["run", str(path), "--run-dir", str(run_dir), "--auto-ack", "--metrics-textfile", str(metrics)]
     result = drill(*argv, *SECRET_ARGS, cwd=tmp_path)
     assert result.returncode == 3, result.stderr  # `last` aborts: the rollback runs too
     lines = (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines()
     finished = {e["step"]: e["status"] for e in map(json.loads, lines) if e["event"] == "step.finished"}
-    for step in ("ssh-step", "ansible-step", "undo", "check-python", "check-http", "check-smtp", "confirm"):
+    for step in (
+        "ssh-step",
+        "ansible-step",
+        "awx-step",
+        "undo",
+        "check-python",
+        "check-http",
+        "check-smtp",
+        "confirm",
+    ):
         assert finished[step] == "ok", (step, finished)
     for step in ("check-command", "check-http-fails", "retried", "last"):
         assert finished[step] == "failed", (step, finished)
@@ -254,6 +284,9 @@ def test_no_form_of_a_secret_reaches_any_byte_the_run_leaves(
     assert len(searched) > 30 and metrics.is_file() and (tmp_path / "unpacked" / "journal.jsonl").is_file()
     assert list(run_dir.glob("artifacts/ansible-step-1/job_events/*.json")), "no Ansible event was searched"
     assert "***" in (run_dir / "logs" / "run-env.log").read_text(encoding="utf-8")
+    assert "token=*** key=*** cert=*** vault=***" in (run_dir / "logs" / "awx-step.log").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_a_validation_error_never_prints_a_secret(tmp_path: Path) -> None:

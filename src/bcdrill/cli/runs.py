@@ -158,7 +158,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
 
 def cmd_note(args: argparse.Namespace) -> int:
     from bcdrill.render import refresh_reports
-    from bcdrill.run.inbox import add_note
+    from bcdrill.run.notes import add_note
 
     result = add_note(
         Path(args.run_dir),

@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,6 +32,7 @@ from typing import Any
 
 from bcdrill.common.errors import UsageError
 from bcdrill.common.timestamps import utc_ts
+from bcdrill.run.rundir import write_bytes_atomic, write_json_atomic
 
 REQUESTS = "requests"
 EVIDENCE = "evidence"
@@ -57,21 +57,6 @@ class Actor:
         return {"by": self.name, "role": self.role, "team": self.team, "client": self.client, "via": self.via}
 
 
-def _write_atomic(path: Path, obj: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_request(
     run_dir: Path,
     action: str,
@@ -88,7 +73,7 @@ def write_request(
     record = {"id": request_id, "action": action, "step": step, "reason": reason, "ts": utc_ts()}
     record.update(actor.fields())
     record.update(extra)
-    _write_atomic(Path(run_dir) / REQUESTS / f"{request_id}.json", record)
+    write_json_atomic(Path(run_dir) / REQUESTS / f"{request_id}.json", record)
     return record
 
 
@@ -131,19 +116,8 @@ def store_evidence(run_dir: Path, step: str, name: str, data: bytes, actor: Acto
     digest = hashlib.sha256(data).hexdigest()
     relative = Path(EVIDENCE) / safe_file_name(step) / f"{digest[:12]}-{safe_file_name(name)}"
     target = Path(run_dir) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_bytes_atomic(target, data)
     return write_request(
         run_dir,
         "evidence",

@@ -8,11 +8,16 @@ secrets with `--var` instead), `journal.jsonl`, `logs/<step>.log`, `artifacts/`,
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
+import tempfile
 import threading
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.common.redact import Redactor
@@ -54,6 +59,55 @@ def create_run_dir(scn: Scenario, run_dir: Path | None) -> Path:
     except OSError as exc:
         raise RunDirError(f"cannot create the run directory {path}: {exc.strerror or exc}") from None
     return path
+
+
+def synced_temp(folder: Path, data: bytes, suffix: str = "") -> str:
+    """A hidden temp file in `folder` holding `data`, fsynced: rename or link it into place."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write a file that no reader ever sees half written: a synced temp file renamed over `path`."""
+    tmp = synced_temp(path.parent, data, path.suffix)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json_atomic(path: Path, obj: Mapping[str, object]) -> None:
+    write_bytes_atomic(path, json.dumps(obj, ensure_ascii=False).encode("utf-8"))
+
+
+def require_run_dir(run_dir: Path) -> None:
+    """RunDirError unless `run_dir` holds a journal."""
+    if not (run_dir / "journal.jsonl").is_file():
+        raise RunDirError(f"{run_dir} is not a drill run directory (no journal.jsonl)")
+
+
+def journal_records(run_dir: Path) -> list[dict[str, Any]]:
+    """The readable records of the journal (a line cut off by a crash is skipped)."""
+    records = []
+    with open(run_dir / "journal.jsonl", "rb") as fh:
+        for raw in fh:
+            with contextlib.suppress(ValueError):
+                obj = json.loads(raw)
+                if isinstance(obj, dict):
+                    records.append(obj)
+    return records
 
 
 class StepLog:

@@ -25,7 +25,8 @@ from bcdrill.executors.base import Resources, RunOptions
 from bcdrill.record import events as ev
 from bcdrill.record.events import Entry, Record
 from bcdrill.record.journal import Journal
-from bcdrill.run.inbox import RunInbox, mark_note_journaled, take_notes
+from bcdrill.run.inbox import RunInbox
+from bcdrill.run.notes import mark_note_journaled, take_notes
 from bcdrill.run.requests import LIVE_ACTIONS, mark_request_done, pending_requests
 from bcdrill.scenario.model import Scenario
 

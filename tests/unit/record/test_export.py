@@ -15,7 +15,7 @@ from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.record.export import export_bundle
 from bcdrill.record.verify import verify_run
 from bcdrill.render import write_missing_reports, write_reports
-from bcdrill.run.inbox import add_note
+from bcdrill.run.notes import add_note
 
 pytest.importorskip("cryptography")
 

@@ -11,7 +11,7 @@ from journal_fixtures import log_text, reference_events, write_lines
 
 from bcdrill.cli.main import main
 from bcdrill.render import check_reports, write_reports
-from bcdrill.run.inbox import add_note
+from bcdrill.run.notes import add_note
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from bcdrill.common.errors import RunDirError
 from bcdrill.record.journal import read_journal
 from bcdrill.render import render, write_reports
 from bcdrill.render.gantt import MAX_STEP_ROWS, ROW_H, ROWS_PER_CHART
-from bcdrill.run.inbox import add_note
+from bcdrill.run.notes import add_note
 
 
 def _with_notes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,8 +8,9 @@ import pytest
 from bcdrill.common.errors import RunDirError, UsageError
 from bcdrill.common.redact import Redactor
 from bcdrill.record.journal import Journal, read_journal
-from bcdrill.run.inbox import add_note, consume_ack, read_ack, take_notes, write_ack
+from bcdrill.run.inbox import consume_ack, read_ack, write_ack
 from bcdrill.run.lock import RunLock
+from bcdrill.run.notes import add_note, take_notes
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bcdrill.common.errors import UsageError
-from bcdrill.run.inbox import take_notes
+from bcdrill.run.notes import take_notes
 from bcdrill.run.requests import (
     Actor,
     mark_request_done,

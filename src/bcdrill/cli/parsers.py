@@ -71,6 +71,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="serve the live web console of this run on HOST:PORT (e.g. 127.0.0.1:8470); docs/console.md",
     )
     add_exposure_options(p)
+    p.add_argument(
+        "--no-notify",
+        action="store_true",
+        help="send no chat notifications even if the scenario has notify: (rehearsals); docs/notify.md",
+    )
 
 
 def _build_run_parsers(sub: Any) -> None:

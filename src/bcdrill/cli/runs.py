@@ -17,6 +17,7 @@ from bcdrill.common.errors import UsageError
 
 if TYPE_CHECKING:
     from bcdrill.run.request import RunRequest, RunResult
+    from bcdrill.scenario.model import Scenario
 
 
 def listeners_of(args: argparse.Namespace) -> list[Any]:
@@ -38,7 +39,24 @@ def listeners_of(args: argparse.Namespace) -> list[Any]:
     console = console_listener(args)
     if console is not None:
         listeners.append(console)
+    if getattr(args, "func", None) is cmd_resume and not getattr(
+        args, "no_notify", False
+    ):  # inert unless the run's scenario has notify:
+        from bcdrill.listeners.notify import NotifyListener
+
+        listeners.append(NotifyListener(resumed=True))
     return listeners
+
+
+def with_notify(request: RunRequest, scn: Scenario, args: argparse.Namespace) -> RunRequest:
+    """The request with a notifier when the scenario has `notify:` (and no --no-notify)."""
+    if scn.notify is None or getattr(args, "no_notify", False):
+        return request
+    import dataclasses
+
+    from bcdrill.listeners.notify import NotifyListener
+
+    return dataclasses.replace(request, listeners=[*request.listeners, NotifyListener()])
 
 
 def request_of(args: argparse.Namespace, **extra: Any) -> RunRequest:
@@ -125,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scn = with_warnings(
         load_scenario(args.file, cli_vars=request.cli_vars, inventory=args.inventory), args.strict
     )
-    return report_run(run_scenario(scn, request), args.lang)
+    return report_run(run_scenario(scn, with_notify(request, scn, args)), args.lang)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -40,6 +40,9 @@ run.interrupted    reason, in_flight (list of step ids)
 run.resumed        user, host, argv, rerun (list), mark_done (list of {step, by}), dropped_partial_line,
                    auto_ack, interactive, dry_run (the options of this resume)
 run.finished       status (complete|failed|aborted|interrupted), exit_code
+notify.failed      channel (id, or null: the notifier's queue was full), platform, messages (how many
+                   were not delivered), kinds (their kinds: started, waiting, ...), status (HTTP status
+                   or null), error (masked): a chat notification that could not be sent
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ RUN_RESUMED: Final = "run.resumed"
 RUN_FINISHED: Final = "run.finished"
 STEP_ORPHANS: Final = "step.orphans"
 COMMANDER_ACTION: Final = "commander.action"
+NOTIFY_FAILED: Final = "notify.failed"
 EVIDENCE_ADDED: Final = "evidence.added"
 
 StepStatus = Literal["ok", "failed", "timeout", "skipped", "cancelled", "interrupted"]
@@ -367,6 +371,19 @@ class RunFinished(_Envelope, RunFinishedPayload):
     event: Literal["run.finished"]
 
 
+class _NotifyFailed(_Envelope):
+    event: Literal["notify.failed"]
+    channel: str | None
+    error: str
+
+
+class NotifyFailed(_NotifyFailed, total=False):
+    platform: str | None
+    messages: int
+    kinds: list[str]
+    status: int | None
+
+
 Record = (
     RunStarted
     | StepStarted
@@ -384,6 +401,7 @@ Record = (
     | StepOrphans
     | CommanderAction
     | EvidenceAdded
+    | NotifyFailed
 )
 """A journal line as read back: narrow it by `record["event"]` to reach its fields."""
 
@@ -404,6 +422,7 @@ TYPES: dict[str, type[Any]] = {
     STEP_ORPHANS: StepOrphans,
     COMMANDER_ACTION: CommanderAction,
     EVIDENCE_ADDED: EvidenceAdded,
+    NOTIFY_FAILED: NotifyFailed,
 }
 REQUIRED: dict[str, frozenset[str]] = {name: frozenset(cls.__required_keys__) for name, cls in TYPES.items()}
 

@@ -34,6 +34,11 @@ NOTE_POLL = 0.2  # seconds between looks for `drill note` files and console requ
 
 
 class Listener(Protocol):
+    """Gets every record once it is durable. A listener may also have `close()` (called when the
+    run ends) and `attach(scn, run_dir, emit)`: called before the session writes anything, with the
+    scenario, the run directory and `Session.emit_aside`, the path by which a listener journals
+    events about itself (e.g. `notify.failed`) — the runner alone writes the journal."""
+
     def on_event(self, record: Record) -> None: ...
 
 
@@ -77,6 +82,7 @@ class Session:
         self._lock = threading.Lock()
         self._notes_stop = threading.Event()
         self._notes_thread: threading.Thread | None = None
+        self._attach_listeners()
 
     # ---- journal and listeners ------------------------------------------------------------------
 
@@ -89,6 +95,23 @@ class Session:
             raise
         self.tell(record)
         return record
+
+    def _attach_listeners(self) -> None:
+        for listener in self.listeners:
+            attach = getattr(listener, "attach", None)
+            if callable(attach):
+                try:
+                    attach(self.scn, self.run_dir, self.emit_aside)
+                except Exception:  # a listener can never break the run
+                    self.log_error(f"listener {type(listener).__name__} failed to attach")
+
+    def emit_aside(self, event: str, /, **payload: Any) -> Record | None:
+        """`emit` for listeners reporting on themselves, from any thread: None once the journal is
+        closed (the run has ended; the listener logs elsewhere)."""
+        try:
+            return self.emit(event, **payload)
+        except ValueError:  # the journal is closed
+            return None
 
     def tell(self, record: Record) -> None:
         """Give the listeners a record (a new one, or on resume the run's run.started again)."""

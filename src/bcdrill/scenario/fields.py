@@ -39,6 +39,7 @@ class Field:
     positive: bool = False  # durations/integers must be > 0 (>= 0 otherwise)
     template: bool = True  # strings are rendered with Jinja2
     fix: str = ""  # how to fix a missing required key
+    secret: bool = False  # the rendered value is a secret: masked everywhere (Scenario.secrets)
 
 
 def _f(name: str, kind: str, doc: str, **kw: Any) -> Field:
@@ -91,6 +92,12 @@ SCENARIO = (
         fix="add steps: with at least one step",
     ),
     _f("rollback", "list_of", "Steps run in sequence when the drill aborts.", table="step"),
+    _f(
+        "notify",
+        "table",
+        "Extension: chat notifications (WeCom, DingTalk, Feishu/Lark, webhook).",
+        table="notify",
+    ),
 )
 
 TEAM = (_f("title", "str", "Team name (default: the id)."),)
@@ -337,6 +344,118 @@ MANUAL = (
 
 WAIT = (_f("until", "str", "ISO-8601 time with a UTC offset.", required=True, fix="add until: <time>"),)
 
+NOTIFY_PLATFORMS = ("wecom", "dingtalk", "feishu", "webhook")
+NOTIFY_EVENTS = ("started", "ended", "waiting", "failed", "rto_predicted", "rto_breached")
+NOTIFY_LANGS = ("en", "zh")
+
+NOTIFY = (
+    _f(
+        "console_url",
+        "str",
+        "Base URL of the web console, for the links in messages (e.g. https://drill-room:8470).",
+    ),
+    _f("lang", "enum", "Language of the messages.", choices=NOTIFY_LANGS, default="en"),
+    _f("timeout", "duration", "Timeout of one HTTP request.", default=10.0, positive=True),
+    _f(
+        "channels",
+        "map_of",
+        "Where messages go, by channel id.",
+        table="notify_channel",
+        required=True,
+        fix="add channels: with at least one channel, e.g. ops: {wecom: {key: '{{ wecom_ops_key }}'}}",
+    ),
+)
+
+NOTIFY_CHANNEL = (
+    _f("wecom", "table", "A WeCom (企业微信) group robot.", table="wecom"),
+    _f("dingtalk", "table", "A DingTalk (钉钉) custom robot.", table="dingtalk"),
+    _f("feishu", "table", "A Feishu/Lark (飞书) custom bot.", table="feishu"),
+    _f("webhook", "table", "A generic JSON webhook.", table="webhook"),
+    _f(
+        "events",
+        "str_list",
+        "Which messages this channel gets (default: all): " + ", ".join(NOTIFY_EVENTS) + ".",
+        template=False,
+    ),
+    _f(
+        "teams",
+        "str_list",
+        "Team ids whose channel this is: their waiting and failed steps come here.",
+        template=False,
+    ),
+    _f(
+        "per_minute",
+        "int",
+        "Requests a minute at most (default: WeCom and DingTalk 20, Feishu 100, webhook 60); "
+        "messages beyond that are merged into digests.",
+        positive=True,
+    ),
+)
+
+WECOM = (
+    _f(
+        "key",
+        "str",
+        "The robot's webhook key (the key= of its URL); a secret.",
+        required=True,
+        secret=True,
+        fix="add key: '{{ wecom_key }}' and pass --var wecom_key=...",
+    ),
+    _f("url", "str", "Send URL without the key.", default="https://qyapi.weixin.qq.com/cgi-bin/webhook/send"),
+)
+
+DINGTALK = (
+    _f(
+        "access_token",
+        "str",
+        "The robot's access_token; a secret.",
+        required=True,
+        secret=True,
+        fix="add access_token: '{{ dingtalk_token }}'",
+    ),
+    _f(
+        "secret",
+        "str",
+        "The signing secret (SEC...) of the robot's 加签 security setting; a secret.",
+        secret=True,
+    ),
+    _f("url", "str", "Send URL without the query.", default="https://oapi.dingtalk.com/robot/send"),
+)
+
+FEISHU = (
+    _f(
+        "webhook",
+        "str",
+        "The bot's webhook URL (.../open-apis/bot/v2/hook/ID); a secret.",
+        required=True,
+        secret=True,
+        fix="add webhook: '{{ feishu_webhook }}'",
+    ),
+    _f("secret", "str", "The signing secret of the bot's 签名校验 setting; a secret.", secret=True),
+)
+
+WEBHOOK = (
+    _f(
+        "url",
+        "str",
+        "URL the JSON is POSTed to; a secret when it carries a query or credentials.",
+        required=True,
+        fix="add url: https://...",
+    ),
+    _f("secret", "str", "HMAC-SHA256 key: the body is signed in signature_header; a secret.", secret=True),
+    _f(
+        "signature_header",
+        "str",
+        "Header carrying sha256=<hex HMAC of timestamp.body>.",
+        default="X-Bcdrill-Signature",
+    ),
+    _f(
+        "headers",
+        "any_map",
+        "Extra headers; values of Authorization and of names with token/key/secret are secrets.",
+    ),
+)
+
 TABLES: dict[str, tuple[Field, ...]] = {
     "scenario": SCENARIO,
     "team": TEAM,
@@ -360,4 +479,10 @@ TABLES: dict[str, tuple[Field, ...]] = {
     "ssh_probe": SSH_PROBE,
     "manual": MANUAL,
     "wait": WAIT,
+    "notify": NOTIFY,
+    "notify_channel": NOTIFY_CHANNEL,
+    "wecom": WECOM,
+    "dingtalk": DINGTALK,
+    "feishu": FEISHU,
+    "webhook": WEBHOOK,
 }

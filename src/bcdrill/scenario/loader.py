@@ -22,6 +22,7 @@ from bcdrill.common.redact import Redactor
 from bcdrill.scenario import crosscheck as checks
 from bcdrill.scenario import fields as F
 from bcdrill.scenario.model import AwxConnection, Defaults, Host, Participant, Pos, Scenario, System, Team
+from bcdrill.scenario.notify import build_notify
 from bcdrill.scenario.steps import StepInfo, build_steps
 from bcdrill.scenario.validator import INVALID, Ctx, did_you_mean, plain
 from bcdrill.scenario.variables import Variables, action_secrets, collect_variables
@@ -272,6 +273,7 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
     awx = _awx(ctx, top["awx"], variables)
     main = build_steps(ctx, top["steps"], "steps", defaults)
     rollback = build_steps(ctx, top["rollback"], "rollback", defaults)
+    notify, notify_secrets = build_notify(ctx, top["notify"], teams)
     known_hosts = None if variables.inventory_failed else set(hosts)
     _cross_checks(ctx, root, main, rollback, (teams, systems, known_hosts))
     if ctx.problems:  # nothing below is used; fields may be INVALID
@@ -298,7 +300,9 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
         vars=plain(variables.values),
         secret_vars=variables.secret_names,
         secrets=tuple(
-            dict.fromkeys(token + variables.secrets + action_secrets(all_steps, variables.secret_names))
+            dict.fromkeys(
+                token + variables.secrets + action_secrets(all_steps, variables.secret_names) + notify_secrets
+            )
         ),
         inventory=variables.inventory,
         hosts=hosts,
@@ -306,6 +310,7 @@ def _build(ctx: Ctx, root: YMap, data: bytes, file: str, variables: Variables) -
         defaults=defaults,
         steps=tuple(i.step for i in main),
         rollback=tuple(i.step for i in rollback),
+        notify=notify,
     )
 
 

@@ -265,6 +265,46 @@ class Step:
         return self.title or self.id
 
 
+# ---- notifications (`notify:`) -------------------------------------------------------------------
+
+NotifyPlatform = Literal["wecom", "dingtalk", "feishu", "webhook"]
+NotifyEvent = Literal["started", "ended", "waiting", "failed", "rto_predicted", "rto_breached"]
+
+
+@dataclass(frozen=True)
+class NotifyChannel:
+    """One chat robot or webhook. `url` is where to POST (for WeCom and DingTalk without the key/token,
+    which are `key`); `secret` signs (DingTalk, Feishu, webhook). `url`, `key`, `secret` and the
+    header values may be secrets: the loader puts them in `Scenario.secrets`."""
+
+    id: str
+    platform: NotifyPlatform
+    url: str
+    pos: Pos
+    key: str | None = None  # WeCom key, DingTalk access_token
+    secret: str | None = None
+    signature_header: str = "X-Bcdrill-Signature"  # webhook only
+    headers: Mapping[str, str] = field(default_factory=dict)  # webhook only
+    events: tuple[NotifyEvent, ...] = (
+        "started",
+        "ended",
+        "waiting",
+        "failed",
+        "rto_predicted",
+        "rto_breached",
+    )
+    teams: tuple[str, ...] = ()  # the teams whose channel this is
+    per_minute: int = 20
+
+
+@dataclass(frozen=True)
+class Notify:
+    channels: tuple[NotifyChannel, ...]
+    console_url: str | None = None
+    lang: Literal["en", "zh"] = "en"
+    timeout: float = 10.0  # seconds, one HTTP request
+
+
 @dataclass(frozen=True)
 class Scenario:
     path: str  # absolute path of the file
@@ -292,6 +332,7 @@ class Scenario:
     defaults: Defaults = field(default_factory=Defaults)
     steps: tuple[Step, ...] = ()
     rollback: tuple[Step, ...] = ()
+    notify: Notify | None = None
     warnings: tuple[str, ...] = ()  # not errors, but worth a line on stderr (e.g. an unused --var)
 
     def step(self, step_id: str) -> Step:

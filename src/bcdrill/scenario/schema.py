@@ -58,6 +58,8 @@ def _property(f: Field) -> dict[str, Any]:
     if f.nullable:
         prop = {"anyOf": [prop, {"type": "null"}]}
     prop["description"] = f.doc
+    if f.secret:
+        prop["writeOnly"] = True  # a secret: give it through a template ({{ var }}) and --var
     if f.default is not None:
         prop["default"] = f.default
     return prop
@@ -80,6 +82,7 @@ def json_schema() -> dict[str, Any]:
     defs = {name: _object(table) for name, table in F.TABLES.items() if name != "scenario"}
     defs["step"]["oneOf"] = [{"required": [kind]} for kind in ACTION_KINDS]
     defs["check"]["oneOf"] = [{"required": [probe]} for probe in F.PROBES]
+    defs["notify_channel"]["oneOf"] = [{"required": [platform]} for platform in F.NOTIFY_PLATFORMS]
     top = _object(F.SCENARIO)
     top["properties"]["version"]["const"] = 1
     top["properties"]["name"]["pattern"] = f"^{F.NAME_PATTERN}$"

@@ -371,17 +371,20 @@ class RunFinished(_Envelope, RunFinishedPayload):
     event: Literal["run.finished"]
 
 
-class _NotifyFailed(_Envelope):
-    event: Literal["notify.failed"]
+class _NotifyFailedPayload(TypedDict):
     channel: str | None
     error: str
 
 
-class NotifyFailed(_NotifyFailed, total=False):
+class NotifyFailedPayload(_NotifyFailedPayload, total=False):
     platform: str | None
     messages: int
     kinds: list[str]
     status: int | None
+
+
+class NotifyFailed(_Envelope, NotifyFailedPayload):
+    event: Literal["notify.failed"]
 
 
 Record = (
@@ -500,6 +503,10 @@ def commander_action(**payload: Unpack[CommanderActionPayload]) -> Entry:
 
 def evidence_added(**payload: Unpack[EvidenceAddedPayload]) -> Entry:
     return Entry(EVIDENCE_ADDED, payload)
+
+
+def notify_failed(**payload: Unpack[NotifyFailedPayload]) -> Entry:
+    return Entry(NOTIFY_FAILED, payload)
 
 
 def first_run_started(records: Iterable[Record]) -> RunStarted | None:

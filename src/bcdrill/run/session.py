@@ -105,11 +105,11 @@ class Session:
                 except Exception:  # a listener can never break the run
                     self.log_error(f"listener {type(listener).__name__} failed to attach")
 
-    def emit_aside(self, event: str, /, **payload: Any) -> Record | None:
+    def emit_aside(self, entry: Entry) -> Record | None:
         """`emit` for listeners reporting on themselves, from any thread: None once the journal is
         closed (the run has ended; the listener logs elsewhere)."""
         try:
-            return self.emit(event, **payload)
+            return self.emit(entry)
         except ValueError:  # the journal is closed
             return None
 

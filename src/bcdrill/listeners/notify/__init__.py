@@ -32,7 +32,7 @@ from bcdrill.listeners.notify.messages import Message
 from bcdrill.listeners.notify.registry import PLATFORMS
 from bcdrill.listeners.notify.sender import ChannelSender, Failure
 from bcdrill.listeners.notify.tracker import Tracker
-from bcdrill.record.events import NOTIFY_FAILED, Record
+from bcdrill.record.events import NOTIFY_FAILED, RUN_STARTED, Record, notify_failed
 from bcdrill.scenario.model import Notify, NotifyChannel, Scenario
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class NotifyListener:
 
     def _apply(self, record: Record) -> list[Message]:
         assert self.tracker is not None
-        if record["event"] == "run.started":
+        if record["event"] == RUN_STARTED:
             self._meta["run_id"] = str(record.get("run_id") or "")
             messages = self.tracker.apply(record)
             if self.resumed:
@@ -192,7 +192,7 @@ class NotifyListener:
         for line in data.splitlines():
             with contextlib.suppress(ValueError, TypeError, KeyError):
                 rec = json.loads(line)
-                if rec.get("event") != "run.started":
+                if rec.get("event") != RUN_STARTED:
                     self.tracker.apply(rec)
                 self._folded_seq = max(self._folded_seq, int(rec.get("seq", -1)))
         self.tracker.ended = False
@@ -244,7 +244,7 @@ class NotifyListener:
         record = None
         if self.emit is not None:
             try:
-                record = self.emit(NOTIFY_FAILED, **payload, error=error)
+                record = self.emit(notify_failed(**payload, error=error))
             except Exception:
                 record = None
         if record is None:

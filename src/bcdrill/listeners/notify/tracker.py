@@ -25,6 +25,15 @@ from bcdrill.common import dag
 from bcdrill.common.duration import format_duration
 from bcdrill.common.timestamps import parse_ts, utc_ts
 from bcdrill.listeners.notify.messages import STATUS_WORDS, VERDICTS, Lang, Message, phrase
+from bcdrill.record.events import (
+    CLOCK_DECLARED,
+    RUN_FINISHED,
+    RUN_RESUMED,
+    RUN_STARTED,
+    STEP_FINISHED,
+    STEP_STARTED,
+    SYSTEM_RECOVERED,
+)
 from bcdrill.verdicts.projection import StepProgress, project_steps, project_systems
 
 FAILED = ("failed", "timeout")
@@ -316,11 +325,11 @@ def _wall(ts: object) -> float | None:
 
 
 _HANDLERS: dict[str, Callable[[Tracker, Mapping[str, Any]], list[Message]]] = {
-    "run.started": Tracker._started,
-    "run.resumed": Tracker._resumed,
-    "step.started": Tracker._step_started,
-    "step.finished": Tracker._step_finished,
-    "clock.declared": Tracker._declared,
-    "system.recovered": Tracker._recovered,
-    "run.finished": Tracker._finished,
+    RUN_STARTED: Tracker._started,
+    RUN_RESUMED: Tracker._resumed,
+    STEP_STARTED: Tracker._step_started,
+    STEP_FINISHED: Tracker._step_finished,
+    CLOCK_DECLARED: Tracker._declared,
+    SYSTEM_RECOVERED: Tracker._recovered,
+    RUN_FINISHED: Tracker._finished,
 }

@@ -85,7 +85,7 @@ def report_run(result: RunResult, lang: str) -> int:
 
     previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     try:
-        write_reports(result.run_dir, list(DEFAULT_FORMATS), lang=lang, events=result.events)
+        write_reports(result.run_dir, list(DEFAULT_FORMATS), lang=lang)  # the journal as it ends
     except KeyboardInterrupt:  # SIGINT or SIGTERM: the journal is whole, the reports can be made later
         sys.stderr.write(
             f"drill: interrupted while writing the reports — make them with `drill report {result.run_dir}` "

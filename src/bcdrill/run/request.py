@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bcdrill.executors.base import RunOptions
-from bcdrill.record.events import Record
 from bcdrill.run.session import Listener
 
 
@@ -35,9 +34,8 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class RunResult:
-    """The exit code (DESIGN.md §4), the run directory, and the journal as read at the end (the
-    reports are made from it, so that it is read once)."""
+    """The exit code (DESIGN.md §4) and the run directory. The reports are made from the journal on
+    disk, which listeners may still append to after `run.finished` (a notification that failed)."""
 
     exit_code: int
     run_dir: Path
-    events: list[Record]

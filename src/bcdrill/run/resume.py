@@ -171,6 +171,7 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
     from bcdrill.run.runner import check_safety, drive, user_name
 
     run_dir = Path(run_dir).absolute()
+    session: Session | None = None
     try:
         if not is_run_dir(run_dir):
             raise RunDirError(f"{run_dir} is not a drill run directory (no {JOURNAL})")
@@ -215,12 +216,14 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
                 _mark_done(
                     session, decision, {**console.marked, **dict.fromkeys(request.mark_done, request.by)}
                 )
-                code, events = drive(session, request.parallel, done=decision.done)
-                return RunResult(code, run_dir, events)
+                code, _events = drive(session, request.parallel, done=decision.done)
+                return RunResult(code, run_dir)
             finally:
+                session.close_listeners()  # before the journal closes
                 journal.close()
     finally:
-        close_listeners(request.listeners)
+        if session is None:  # no session got the listeners: close them here
+            close_listeners(request.listeners)
 
 
 @dataclass

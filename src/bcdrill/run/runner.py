@@ -71,6 +71,7 @@ def run_scenario(scn: Scenario, request: RunRequest) -> RunResult:
     journal: making reports of it is the caller's business."""
     check_safety(scn, request.options, request.confirm_production)
     path = create_run_dir(scn, request.run_dir)
+    session: Session | None = None
     try:
         with RunLock(path):
             redactor = Redactor(scn.secrets)
@@ -82,12 +83,14 @@ def run_scenario(scn: Scenario, request: RunRequest) -> RunResult:
                 start = session.emit(ev.run_started(**_started_payload(scn, path, request)))
                 if scn.declaring_step is None:
                     declare_t0(session, None, 0.0, start["ts"])
-                code, events = drive(session, request.parallel, done={})
-                return RunResult(code, path, events)
+                code, _events = drive(session, request.parallel, done={})
+                return RunResult(code, path)
             finally:
+                session.close_listeners()  # before the journal closes
                 journal.close()
     finally:
-        close_listeners(request.listeners)
+        if session is None:  # no session got the listeners: close them here
+            close_listeners(request.listeners)
 
 
 def _started_payload(scn: Scenario, path: Path, request: RunRequest) -> RunStartedPayload:

@@ -82,6 +82,7 @@ class Session:
         self._lock = threading.Lock()
         self._notes_stop = threading.Event()
         self._notes_thread: threading.Thread | None = None
+        self._listeners_closed = False
         self._attach_listeners()
 
     # ---- journal and listeners ------------------------------------------------------------------
@@ -112,6 +113,13 @@ class Session:
             return self.emit(entry)
         except ValueError:  # the journal is closed
             return None
+
+    def close_listeners(self) -> None:
+        """Close the listeners once, while the journal is still open: what they report about
+        themselves as they finish (e.g. a notification that could not be sent) is journaled."""
+        if not self._listeners_closed:
+            self._listeners_closed = True
+            close_listeners(self.listeners)
 
     def tell(self, record: Record) -> None:
         """Give the listeners a record (a new one, or on resume the run's run.started again)."""

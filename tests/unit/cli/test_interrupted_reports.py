@@ -36,12 +36,12 @@ def test_sigterm_while_writing_the_reports_exits_3_and_resume_makes_them(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(bcdrill.render, "write_reports", killed_midway)
-    events = read_journal(finished_run / "journal.jsonl")
-    assert report_run(RunResult(0, finished_run, events), "en") == 3
+    assert report_run(RunResult(0, finished_run), "en") == 3
     assert "interrupted while writing the reports" in capsys.readouterr().err
     assert not (finished_run / "report.html").exists()
     monkeypatch.setattr(bcdrill.render, "write_reports", real)
     code = main(["resume", str(finished_run)])
+    events = read_journal(finished_run / "journal.jsonl")
     expected = next(e["exit_code"] for e in events if e["event"] == "run.finished")
     assert code == expected
     for name in ("report.html", "report.md", "summary.json", "junit.xml"):

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from awx_standin import StandIn
 from canary_servers import http_server, smtp_server
+from robots import Robots, robots_server
 from servers import serve
 from sshd import SshdServer
 
@@ -133,6 +134,14 @@ def smtp_port() -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
+def robots() -> Iterator[tuple[Robots, int]]:
+    """The chat robots' stand-in (tests/unit/robots.py): the notifications are sent to it."""
+    state = Robots()
+    for port in robots_server(state):
+        yield state, port
+
+
+@pytest.fixture(scope="module")
 def awx_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The AWX contract stand-in (not AWX: see awx_standin.py). Its own work directory, outside the
     directory searched for leaks, is the controller's side, which is given the secrets on purpose."""
@@ -142,7 +151,9 @@ def awx_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     standin.close()
 
 
-def scenario(tmp_path: Path, sshd: SshdServer, http_port: int, smtp_port: int, awx_url: str) -> Path:
+def scenario(
+    tmp_path: Path, sshd: SshdServer, http_port: int, smtp_port: int, awx_url: str, robots: int
+) -> Path:
     inventory = tmp_path / "inventory.ini"
     inventory.write_text(f"local ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     url = f"http://127.0.0.1:{http_port}/echo"
@@ -154,6 +165,15 @@ environment: lab
 secret_vars: [listed, cert_body]
 inventory: {inventory}
 awx: {{url: "{awx_url}", token_var: AWX_TOKEN, poll_interval: 0.2}}
+notify:
+  console_url: "http://127.0.0.1:8470"
+  channels:
+    chat:
+      dingtalk: {{access_token: "{{{{ api_token }}}}", secret: "{{{{ cert_body }}}}",
+                 url: "http://127.0.0.1:{robots}/dingtalk"}}
+    hook:
+      webhook: {{url: "http://127.0.0.1:{robots}/webhook?k={{{{ listed | urlencode }}}}",
+                secret: "{{{{ ssh_key_text }}}}", headers: {{Authorization: "Bearer {{{{ listed }}}}"}}}}
 systems:
   app: {{title: App, rto: 1h, rpo: 1h}}
 hosts:
@@ -231,10 +251,15 @@ SECRET_ARGS = [
 
 
 def test_no_form_of_a_secret_reaches_any_byte_the_run_leaves(
-    tmp_path: Path, sshd: SshdServer, http_port: int, smtp_port: int, awx_url: str
+    tmp_path: Path,
+    sshd: SshdServer,
+    http_port: int,
+    smtp_port: int,
+    awx_url: str,
+    robots: tuple[Robots, int],
 ) -> None:
     run_dir = tmp_path / "run"
-    path = scenario(tmp_path, sshd, http_port, smtp_port, awx_url)
+    path = scenario(tmp_path, sshd, http_port, smtp_port, awx_url, robots[1])
     metrics = tmp_path / "metrics.prom"
     argv = ["run", str(path), "--run-dir", str(run_dir), "--auto-ack", "--metrics-textfile", str(metrics)]
     result = drill(*argv, *SECRET_ARGS, cwd=tmp_path)
@@ -278,6 +303,11 @@ def test_no_form_of_a_secret_reaches_any_byte_the_run_leaves(
     outputs += [verified.stdout, exported.stdout, exported.stderr]
     zipfile.ZipFile(bundle).extractall(tmp_path / "unpacked")
     (tmp_path / "terminal.txt").write_text("\n".join(outputs), encoding="utf-8")
+    sent = {r.platform for r in robots[0].received}
+    assert sent == {"dingtalk", "webhook"}, "the notifications were not sent"
+    (tmp_path / "chat.txt").write_text(  # the messages (not their URLs, which carry the robots' keys)
+        "\n".join(json.dumps(r.body, ensure_ascii=False) for r in robots[0].received), encoding="utf-8"
+    )
     leaks = leaks_in(tmp_path, SECRETS, skip=("canary.yaml", "scenario.yaml"))
     assert leaks == [], report(leaks)
     searched = [p for p in tmp_path.rglob("*") if p.is_file()]

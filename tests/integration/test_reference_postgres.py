@@ -1,0 +1,271 @@
+"""The PostgreSQL reference drill (scenarios/reference/postgres-failover.yaml) run by a real
+`drill run` against two real PostgreSQL servers from Debian's package — a primary and a streaming
+standby made with pg_basebackup, on loopback ports — through real ansible-playbook. A writer commits
+a row every 50 ms at production until the disaster. The drill's RTO and RPO are checked against the
+truth the test takes on its own from the servers: the first moment a poller finds the DR server out
+of recovery, and the newest production row the DR server holds, both against T0."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sshd import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "reference" / "postgres-failover.yaml"
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), Path("/usr/lib/postgresql/15/bin"))
+CONF = """
+listen_addresses = '127.0.0.1'
+port = {port}
+unix_socket_directories = '{sockets}'
+wal_level = replica
+wal_log_hints = on
+max_wal_senders = 5
+hot_standby = on
+fsync = off
+"""
+
+
+def as_postgres() -> list[str]:
+    """Server tools refuse root: run them as the postgres user when the tests run as root (CI)."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+class Cluster:
+    """A primary and a streaming standby in a temporary directory the postgres user owns."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="bcdrill-pg-"))
+        self.base.chmod(0o755)
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+        self.ports = {"primary": free_port(), "standby": free_port()}
+        self.data = {name: self.base / name for name in self.ports}
+        self.server(
+            ["initdb", "-D", str(self.data["primary"]), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        )
+        self.configure("primary")
+        self.start("primary")
+        self.sql(
+            "primary",
+            "create table drill_writes (id serial primary key, site text not null default"
+            " 'production', at timestamptz not null default clock_timestamp())",
+        )
+        self.server(
+            [
+                "pg_basebackup",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.ports["primary"]),
+                "-U",
+                "postgres",
+                "-D",
+                str(self.data["standby"]),
+                "-R",
+                "-X",
+                "stream",
+            ]
+        )
+        self.configure("standby")
+        self.start("standby")
+
+    def server(self, argv: list[str]) -> None:
+        subprocess.run(
+            [*as_postgres(), str(PG_BIN / argv[0]), *argv[1:]],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            cwd=self.base,
+        )
+
+    def configure(self, name: str) -> None:
+        conf = self.data[name] / "postgresql.conf"
+        with conf.open("a", encoding="utf-8") as fh:
+            fh.write(CONF.format(port=self.ports[name], sockets=self.base))
+
+    def start(self, name: str) -> None:
+        self.server(
+            ["pg_ctl", "start", "-D", str(self.data[name]), "-w", "-l", str(self.base / f"{name}.log")]
+        )
+
+    def sql(self, name: str, query: str) -> str:
+        done = subprocess.run(
+            [
+                str(PG_BIN / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.ports[name]),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                query,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr)
+        return done.stdout.strip()
+
+    def inventory(self, path: Path) -> Path:
+        run_as = " ".join(as_postgres())
+        hosts = "\n".join(
+            f"[pg_{'primary' if name == 'primary' else 'standby'}]\n"
+            f"pg-{name} pg_port={port} pg_data={self.data[name]} pg_log={self.base / name}.log\n"
+            for name, port in self.ports.items()
+        )
+        path.write_text(
+            hosts + "[all:vars]\nansible_connection=local\n"
+            f"ansible_python_interpreter={sys.executable}\npg_host=127.0.0.1\npg_bin={PG_BIN}\n"
+            f"pg_run_as='{run_as}'\n",
+            encoding="utf-8",
+        )
+        return path
+
+    def stop(self) -> None:
+        for name in self.data:
+            subprocess.run(
+                [
+                    *as_postgres(),
+                    str(PG_BIN / "pg_ctl"),
+                    "stop",
+                    "-D",
+                    str(self.data[name]),
+                    "-m",
+                    "immediate",
+                ],
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    if not (PG_BIN / "initdb").exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is required in CI: apt-get install postgresql")
+        pytest.skip("PostgreSQL is not installed")
+    made = Cluster()
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+class Writer(threading.Thread):
+    """Production traffic: one committed row every 50 ms until the primary stops answering."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(daemon=True)
+        self.cluster = cluster
+        self.committed = 0
+
+    def run(self) -> None:
+        while True:
+            try:
+                self.cluster.sql("primary", "insert into drill_writes default values")
+            except (RuntimeError, subprocess.TimeoutExpired):
+                return
+            self.committed += 1
+            time.sleep(0.05)
+
+
+class PromotionWatch(threading.Thread):
+    """The truth of the RTO: the first time the DR server answers that it is out of recovery."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(daemon=True)
+        self.cluster = cluster
+        self.promoted_at: float | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set() and self.promoted_at is None:
+            try:
+                if self.cluster.sql("standby", "select pg_is_in_recovery()") == "f":
+                    self.promoted_at = time.time()
+            except RuntimeError:
+                pass
+            time.sleep(0.02)
+
+
+def when(ts: str) -> float:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def test_failover_promote_rewind_and_the_rto_rpo_match_the_servers(cluster: Cluster, tmp_path: Path) -> None:
+    writer, watch = Writer(cluster), PromotionWatch(cluster)
+    writer.start()
+    watch.start()
+    time.sleep(1.0)  # some production traffic has replicated
+    run_dir = tmp_path / "run"
+    argv = ["run", str(SCENARIO), "--run-dir", str(run_dir), "--auto-ack"]
+    argv += ["--inventory", str(cluster.inventory(tmp_path / "databases.ini"))]
+    argv += [
+        "--var",
+        "dr_host=127.0.0.1",
+        "--var",
+        f"dr_port={cluster.ports['standby']}",
+        "--var",
+        f"pg_bin={PG_BIN}",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "bcdrill.cli", *argv], capture_output=True, text=True, timeout=600
+    )
+    watch.done.set()
+    writer.join(30)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    assert writer.committed > 10 and not writer.is_alive()
+
+    records = [
+        json.loads(line) for line in (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    t0 = when(next(r for r in records if r["event"] == "clock.declared")["t0_ts"])
+    systems: dict[str, Any] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["systems"]
+    core = systems["core-db"]
+
+    newest = float(
+        cluster.sql(
+            "standby", "select extract(epoch from max(at)) from drill_writes where site = 'production'"
+        )
+    )
+    rpo_truth = t0 - newest
+    assert watch.promoted_at is not None
+    rto_truth = watch.promoted_at - t0
+    print(
+        f"postgres: RTO measured {core['rto_achieved']:.3f}s vs out of recovery at {rto_truth:.3f}s; "
+        f"RPO measured {core['rpo_achieved']:.3f}s vs newest row at DR {rpo_truth:.3f}s before T0"
+    )
+    assert abs(core["rpo_achieved"] - rpo_truth) < 1.0
+    assert abs(core["rto_achieved"] - rto_truth) < 1.0
+    assert core["rto_met"] is True and core["rpo_met"] is True
+
+    # the DR write is there, and the old primary streams from the new one after pg_rewind
+    assert cluster.sql("standby", "select count(*) from drill_writes where site = 'dr'") == "1"
+    assert cluster.sql("primary", "select pg_is_in_recovery()") == "t"
+    assert cluster.sql("standby", "select count(*) from pg_stat_replication where state = 'streaming'") == "1"
+    deadline = time.monotonic() + 30
+    while cluster.sql("primary", "select count(*) from drill_writes where site = 'dr'") != "1":
+        assert time.monotonic() < deadline, "the DR write never reached the re-attached old primary"
+        time.sleep(0.1)

@@ -6,20 +6,17 @@ first moment a poller finds the DR server writable, and the newest production ro
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from dbtruth import Watch, Writer, run_drill
 from sshd import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,76 +183,26 @@ def pair() -> Iterator[Pair]:
         made.stop()
 
 
-class Writer(threading.Thread):
-    def __init__(self, pair: Pair) -> None:
-        super().__init__(daemon=True)
-        self.pair = pair
-        self.committed = 0
-
-    def run(self) -> None:
-        while True:
-            try:
-                self.pair.sql("primary", "INSERT INTO drill_writes () VALUES ()")
-            except (RuntimeError, subprocess.TimeoutExpired):
-                return
-            self.committed += 1
-            time.sleep(0.05)
-
-
-class PromotionWatch(threading.Thread):
-    def __init__(self, pair: Pair) -> None:
-        super().__init__(daemon=True)
-        self.pair = pair
-        self.writable_at: float | None = None
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set() and self.writable_at is None:
-            try:
-                if self.pair.sql("replica", "SELECT @@read_only") == "0":
-                    self.writable_at = time.time()
-            except RuntimeError:
-                pass
-            time.sleep(0.02)
-
-
 def test_promote_the_gtid_replica_reattach_and_the_rto_rpo_match_the_servers(
     pair: Pair, tmp_path: Path
 ) -> None:
-    writer, watch = Writer(pair), PromotionWatch(pair)
+    writer = Writer(lambda: pair.sql("primary", "INSERT INTO drill_writes () VALUES ()"))
+    watch = Watch(lambda: pair.sql("replica", "SELECT @@read_only") == "0")
     writer.start()
     watch.start()
     time.sleep(1.0)
-    run_dir = tmp_path / "run"
-    argv = ["run", str(SCENARIO), "--run-dir", str(run_dir), "--auto-ack"]
-    argv += ["--inventory", str(pair.inventory(tmp_path / "databases.ini"))]
-    argv += [
-        "--var",
-        "dr_host=127.0.0.1",
-        "--var",
-        f"dr_port={pair.ports['replica']}",
-        "--var",
-        f"db_password={PASSWORD}",
-    ]
-    result = subprocess.run(
-        [sys.executable, "-m", "bcdrill.cli", *argv], capture_output=True, text=True, timeout=600
-    )
-    watch.done.set()
-    writer.join(30)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    variables = {"dr_host": "127.0.0.1", "dr_port": str(pair.ports["replica"]), "db_password": PASSWORD}
+    try:
+        drill = run_drill(SCENARIO, tmp_path / "run", pair.inventory(tmp_path / "databases.ini"), variables)
+    finally:
+        watch.done.set()
+        writer.join(30)
     assert writer.committed > 10 and not writer.is_alive()
 
-    records = [
-        json.loads(line) for line in (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
-    declared = next(r for r in records if r["event"] == "clock.declared")
-    t0 = datetime.fromisoformat(declared["t0_ts"].replace("Z", "+00:00")).timestamp()
-    core: dict[str, Any] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["systems"][
-        "e-sales-db"
-    ]
+    core = drill.system("e-sales-db")
     newest = float(pair.sql("replica", "SELECT MAX(at) FROM drill_writes WHERE site = 'production'"))
-    assert watch.writable_at is not None
-    rto_truth, rpo_truth = watch.writable_at - t0, t0 - newest
+    assert watch.at is not None
+    rto_truth, rpo_truth = watch.at - drill.t0, drill.t0 - newest
     print(
         f"mariadb: RTO measured {core['rto_achieved']:.3f}s vs writable at {rto_truth:.3f}s; "
         f"RPO measured {core['rpo_achieved']:.3f}s vs newest row at DR {rpo_truth:.3f}s before T0"
@@ -263,7 +210,7 @@ def test_promote_the_gtid_replica_reattach_and_the_rto_rpo_match_the_servers(
     assert abs(core["rto_achieved"] - rto_truth) < 1.0
     assert abs(core["rpo_achieved"] - rpo_truth) < 1.0
     assert core["rto_met"] is True and core["rpo_met"] is True
-    assert PASSWORD not in (run_dir / "journal.jsonl").read_text(encoding="utf-8")
+    assert PASSWORD not in (drill.run_dir / "journal.jsonl").read_text(encoding="utf-8")
 
     # the old primary replicates from DR by GTID and has the DR write
     assert pair.sql("primary", "SELECT @@read_only") == "1"

@@ -7,20 +7,17 @@ of recovery, and the newest production row the DR server holds, both against T0.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from dbtruth import Watch, Writer, run_drill
 from sshd import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,86 +170,30 @@ def cluster() -> Iterator[Cluster]:
         made.stop()
 
 
-class Writer(threading.Thread):
-    """Production traffic: one committed row every 50 ms until the primary stops answering."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(daemon=True)
-        self.cluster = cluster
-        self.committed = 0
-
-    def run(self) -> None:
-        while True:
-            try:
-                self.cluster.sql("primary", "insert into drill_writes default values")
-            except (RuntimeError, subprocess.TimeoutExpired):
-                return
-            self.committed += 1
-            time.sleep(0.05)
-
-
-class PromotionWatch(threading.Thread):
-    """The truth of the RTO: the first time the DR server answers that it is out of recovery."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(daemon=True)
-        self.cluster = cluster
-        self.promoted_at: float | None = None
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set() and self.promoted_at is None:
-            try:
-                if self.cluster.sql("standby", "select pg_is_in_recovery()") == "f":
-                    self.promoted_at = time.time()
-            except RuntimeError:
-                pass
-            time.sleep(0.02)
-
-
-def when(ts: str) -> float:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
-
-
 def test_failover_promote_rewind_and_the_rto_rpo_match_the_servers(cluster: Cluster, tmp_path: Path) -> None:
-    writer, watch = Writer(cluster), PromotionWatch(cluster)
+    writer = Writer(lambda: cluster.sql("primary", "insert into drill_writes default values"))
+    watch = Watch(lambda: cluster.sql("standby", "select pg_is_in_recovery()") == "f")
     writer.start()
     watch.start()
     time.sleep(1.0)  # some production traffic has replicated
-    run_dir = tmp_path / "run"
-    argv = ["run", str(SCENARIO), "--run-dir", str(run_dir), "--auto-ack"]
-    argv += ["--inventory", str(cluster.inventory(tmp_path / "databases.ini"))]
-    argv += [
-        "--var",
-        "dr_host=127.0.0.1",
-        "--var",
-        f"dr_port={cluster.ports['standby']}",
-        "--var",
-        f"pg_bin={PG_BIN}",
-    ]
-    result = subprocess.run(
-        [sys.executable, "-m", "bcdrill.cli", *argv], capture_output=True, text=True, timeout=600
-    )
-    watch.done.set()
-    writer.join(30)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    variables = {"dr_host": "127.0.0.1", "dr_port": str(cluster.ports["standby"]), "pg_bin": str(PG_BIN)}
+    try:
+        drill = run_drill(
+            SCENARIO, tmp_path / "run", cluster.inventory(tmp_path / "databases.ini"), variables
+        )
+    finally:
+        watch.done.set()
+        writer.join(30)
     assert writer.committed > 10 and not writer.is_alive()
 
-    records = [
-        json.loads(line) for line in (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
-    t0 = when(next(r for r in records if r["event"] == "clock.declared")["t0_ts"])
-    systems: dict[str, Any] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["systems"]
-    core = systems["core-db"]
-
+    core = drill.system("core-db")
     newest = float(
         cluster.sql(
             "standby", "select extract(epoch from max(at)) from drill_writes where site = 'production'"
         )
     )
-    rpo_truth = t0 - newest
-    assert watch.promoted_at is not None
-    rto_truth = watch.promoted_at - t0
+    assert watch.at is not None
+    rto_truth, rpo_truth = watch.at - drill.t0, drill.t0 - newest
     print(
         f"postgres: RTO measured {core['rto_achieved']:.3f}s vs out of recovery at {rto_truth:.3f}s; "
         f"RPO measured {core['rpo_achieved']:.3f}s vs newest row at DR {rpo_truth:.3f}s before T0"

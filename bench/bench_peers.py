@@ -162,6 +162,18 @@ def memory(sizes: tuple[int, ...]) -> None:
         )
 
 
+def compile_bytecode() -> None:
+    """Both tools start from compiled bytecode, as an installed package does: pip compiles a wheel's
+    modules (Chaos Toolkit's venv has its .pyc), while an editable checkout under
+    PYTHONDONTWRITEBYTECODE=1 would recompile all of bcdrill at every start (about 0.06 s)."""
+    import bcdrill
+
+    package = Path(bcdrill.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+    flag = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
+    print(f"bytecode of {package} compiled (PYTHONDONTWRITEBYTECODE={flag})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -177,6 +189,7 @@ def main() -> None:
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
         f"load {os.getloadavg()[0]:.2f}, work dir {WORK}"
     )
+    compile_bytecode()
     compare(chaos, args.rounds)
     if not args.no_memory:
         memory(tuple(int(s) for s in args.sizes.split(",")))

@@ -51,11 +51,13 @@ class Pair:
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="bcdrill-mariadb-"))
         self.base.chmod(0o755)
-        root = os.geteuid() == 0
-        if root:
+        if os.geteuid() == 0:
             shutil.chown(self.base, "mysql", "mysql")
         self.ports = {"primary": free_port(), "replica": free_port()}
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.root = os.geteuid() == 0
+
+    def setup(self) -> None:
+        """Make, start and connect the servers (stop() cleans up after a failure here too)."""
         for server_id, name in enumerate(self.ports, start=1):
             cnf = self.base / f"{name}.cnf"
             cnf.write_text(
@@ -65,7 +67,7 @@ class Pair:
                     port=self.ports[name],
                     server_id=server_id,
                     read_only="ON" if name == "replica" else "OFF",
-                    user="user = mysql" if root else "",
+                    user="user = mysql" if self.root else "",
                 )
             )
             install = [
@@ -138,7 +140,6 @@ class Pair:
                 f"-P{self.ports[name]}",
                 "-udrill",
                 f"-p{PASSWORD}",
-                "-Ddrill" if name != "replica" or "drill_writes" in statement else "-Dmysql",
                 "-N",
                 "-B",
                 "-e",
@@ -178,6 +179,7 @@ def pair() -> Iterator[Pair]:
         pytest.skip("MariaDB is not installed")
     made = Pair()
     try:
+        made.setup()
         yield made
     finally:
         made.stop()
@@ -186,7 +188,7 @@ def pair() -> Iterator[Pair]:
 def test_promote_the_gtid_replica_reattach_and_the_rto_rpo_match_the_servers(
     pair: Pair, tmp_path: Path
 ) -> None:
-    writer = Writer(lambda: pair.sql("primary", "INSERT INTO drill_writes () VALUES ()"))
+    writer = Writer(lambda: pair.sql("primary", "INSERT INTO drill.drill_writes () VALUES ()"))
     watch = Watch(lambda: pair.sql("replica", "SELECT @@read_only") == "0")
     writer.start()
     watch.start()
@@ -200,7 +202,7 @@ def test_promote_the_gtid_replica_reattach_and_the_rto_rpo_match_the_servers(
     assert writer.committed > 10 and not writer.is_alive()
 
     core = drill.system("e-sales-db")
-    newest = float(pair.sql("replica", "SELECT MAX(at) FROM drill_writes WHERE site = 'production'"))
+    newest = float(pair.sql("replica", "SELECT MAX(at) FROM drill.drill_writes WHERE site = 'production'"))
     assert watch.at is not None
     rto_truth, rpo_truth = watch.at - drill.t0, drill.t0 - newest
     print(
@@ -215,6 +217,6 @@ def test_promote_the_gtid_replica_reattach_and_the_rto_rpo_match_the_servers(
     # the old primary replicates from DR by GTID and has the DR write
     assert pair.sql("primary", "SELECT @@read_only") == "1"
     deadline = time.monotonic() + 30
-    while pair.sql("primary", "SELECT COUNT(*) FROM drill_writes WHERE site = 'dr'") != "1":
+    while pair.sql("primary", "SELECT COUNT(*) FROM drill.drill_writes WHERE site = 'dr'") != "1":
         assert time.monotonic() < deadline, "the DR write never reached the re-attached old primary"
         time.sleep(0.1)

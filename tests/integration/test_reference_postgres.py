@@ -50,6 +50,9 @@ class Cluster:
             shutil.chown(self.base, "postgres", "postgres")
         self.ports = {"primary": free_port(), "standby": free_port()}
         self.data = {name: self.base / name for name in self.ports}
+
+    def setup(self) -> None:
+        """Make, start and connect the servers (stop() cleans up after a failure here too)."""
         self.server(
             ["initdb", "-D", str(self.data["primary"]), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
         )
@@ -165,6 +168,7 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip("PostgreSQL is not installed")
     made = Cluster()
     try:
+        made.setup()
         yield made
     finally:
         made.stop()

@@ -52,13 +52,17 @@ def wrap_command(command: str) -> str:
     """The command line sent to the server: CMD in its own process group, announcing the group id.
 
     It runs in the account's login shell (as `ssh host CMD` would), which must be POSIX-like.
-    `read g g g g g _ </proc/$$/stat` leaves the 5th field, the process group, in `g`.
+    Its standard input is /dev/null, so nothing waits for input; the channel's input is never closed
+    from this side: an EOF racing the server's close of a finished command's channel made OpenSSH
+    drop the whole connection ("ieof packet referred to nonexistent channel"), with every other
+    step's command on it. `read g g g g g _ </proc/$$/stat` leaves the 5th field, the process group,
+    in `g`.
     """
     quoted = shlex.quote(command)
     inner = f'echo {MARKER} $$; exec 2>&1; eval "$1"'
     setsid = f'exec setsid -w "${{SHELL:-/bin/sh}}" -c {shlex.quote(inner)} _ {quoted}'
     return (
-        "g=; read -r g g g g g _ </proc/$$/stat 2>/dev/null; "
+        "exec </dev/null; g=; read -r g g g g g _ </proc/$$/stat 2>/dev/null; "
         f'if [ "$g" != "$$" ] && command -v setsid >/dev/null 2>&1; then {setsid}; fi; '
         f"echo {MARKER} $$; exec 2>&1; eval {quoted}"
     )
@@ -87,7 +91,6 @@ def run_remote(ctx: StepContext, target: SshTarget, command: str, *, capture: bo
         chan.set_combine_stderr(True)
         try:
             chan.exec_command(wrap_command(command))
-            chan.shutdown_write()  # the command's stdin is at EOF, so nothing waits for input
         except Exception as exc:
             raise SshError("protocol", f"{target.endpoint} refused to run the command: {exc}") from None
         stopped = _pump(chan, reader, ctx) or _wait_exit(chan, ctx)

@@ -191,14 +191,21 @@ def robots_server(robots: Robots) -> Iterator[int]:
         robots.release.set()
 
 
-def notify_yaml(port: int, *, teams: bool = True, extra: str = "") -> str:
+def notify_yaml(
+    port: int,
+    *,
+    teams: bool = True,
+    extra: str = "",
+    console_url: str | None = "http://127.0.0.1:8470",
+    timeout: str = "2s",
+) -> str:
     """A `notify:` section sending to the four stand-in robots (secrets through --var: see VARS)."""
     base = f"http://127.0.0.1:{port}"
     team = "\n      teams: [ops]" if teams else ""
+    link = f"\n  console_url: {console_url}" if console_url else ""
     return f"""\
-notify:
-  console_url: http://127.0.0.1:8470
-  timeout: 2s{extra}
+notify:{link}
+  timeout: {timeout}{extra}
   channels:
     wecom-ops:
       wecom: {{key: "{{{{ wecom_key }}}}", url: "{base}/wecom"}}{team}

@@ -44,8 +44,22 @@ def listeners_of(args: argparse.Namespace) -> list[Any]:
     ):  # inert unless the run's scenario has notify:
         from bcdrill.listeners.notify import NotifyListener
 
-        listeners.append(NotifyListener(resumed=True))
+        listeners.append(NotifyListener(resumed=True, console_url=console_link(console)))
     return listeners
+
+
+def console_link(console: Any) -> str | None:
+    """The base URL of the console this run serves (`--console`), for chat messages: never a personal
+    link. A wildcard address is replaced by this host's name."""
+    if console is None:
+        return None
+    import socket
+
+    url = str(console.exposure.base_url(console.sock.getsockname()[1]))
+    host = console.exposure.listen.host
+    if host in ("0.0.0.0", "::", ""):
+        url = url.replace(f"[{host}]" if ":" in host else host, socket.getfqdn(), 1)
+    return url.rstrip("/")
 
 
 def with_notify(request: RunRequest, scn: Scenario, args: argparse.Namespace) -> RunRequest:
@@ -56,7 +70,13 @@ def with_notify(request: RunRequest, scn: Scenario, args: argparse.Namespace) ->
 
     from bcdrill.listeners.notify import NotifyListener
 
-    return dataclasses.replace(request, listeners=[*request.listeners, NotifyListener()])
+    console = None
+    if getattr(args, "console", None):  # the console module (uvicorn...) only when one runs
+        from bcdrill.listeners.console import ConsoleListener
+
+        console = next((x for x in request.listeners if isinstance(x, ConsoleListener)), None)
+    notifier = NotifyListener(console_url=console_link(console))
+    return dataclasses.replace(request, listeners=[*request.listeners, notifier])
 
 
 def request_of(args: argparse.Namespace, **extra: Any) -> RunRequest:

@@ -42,7 +42,8 @@ run.resumed        user, host, argv, rerun (list), mark_done (list of {step, by}
 run.finished       status (complete|failed|aborted|interrupted), exit_code
 notify.failed      channel (id, or null: the notifier's queue was full), platform, messages (how many
                    were not delivered), kinds (their kinds: started, waiting, ...), status (HTTP status
-                   or null), error (masked): a chat notification that could not be sent
+                   or null), error (masked), dropped (true: never sent — not within the flush bound
+                   after the run, or too many waiting): a chat notification that could not be sent
 """
 
 from __future__ import annotations
@@ -381,6 +382,7 @@ class NotifyFailedPayload(_NotifyFailedPayload, total=False):
     messages: int
     kinds: list[str]
     status: int | None
+    dropped: bool  # true: never sent (the flush bound after the run, or too many waiting)
 
 
 class NotifyFailed(_Envelope, NotifyFailedPayload):

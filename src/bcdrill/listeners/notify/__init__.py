@@ -38,6 +38,7 @@ from bcdrill.scenario.model import Notify, NotifyChannel, Scenario
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 10000
+FLUSH = 5.0  # seconds the notifier may hold the end of the run to send what still waits
 TICK = 1.0  # seconds between looks at the RTO clocks
 _STOP: Any = object()
 
@@ -64,10 +65,12 @@ class NotifyListener:
         *,
         resumed: bool = False,
         window: float = 60.0,
-        flush_timeout: float | None = None,
+        flush_timeout: float = FLUSH,
         queue_size: int = QUEUE_SIZE,
+        console_url: str | None = None,
     ) -> None:
         self.resumed = resumed
+        self.console_url = console_url  # of the console this run serves; the scenario's comes first
         self.window = window
         self.flush_timeout = flush_timeout
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
@@ -98,7 +101,8 @@ class NotifyListener:
             with contextlib.suppress(OSError):
                 self._past_size = (self.run_dir / "journal.jsonl").stat().st_size
         self.redactor = Redactor(scn.secrets)
-        self.tracker = Tracker(lang=scn.notify.lang, console_url=scn.notify.console_url, resumed=self.resumed)
+        link = scn.notify.console_url or self.console_url
+        self.tracker = Tracker(lang=scn.notify.lang, console_url=link, resumed=self.resumed)
         self._meta = {"drill": scn.title, "scenario": scn.name, "timezone": scn.timezone}
         for channel in scn.notify.channels:
             sender = ChannelSender(
@@ -124,22 +128,25 @@ class NotifyListener:
 
     def close(self) -> None:
         """Let the router finish the records it has, then give the senders until the flush deadline
-        (default: twice the request timeout, at least 10 s) to send what waits; the rest is logged."""
+        (`flush_timeout` in all, 5 s by default) to send what waits; what is left is journaled as
+        dropped, a request still unanswered as failed."""
         if self._thread is None or self.notify is None:
             return
-        timeout = self.flush_timeout if self.flush_timeout is not None else max(10.0, 2 * self.notify.timeout)
-        deadline = time.monotonic() + timeout
+        bound = self.flush_timeout
+        deadline = time.monotonic() + bound
         with contextlib.suppress(queue.Full):
             self.queue.put(_STOP, timeout=max(0.1, deadline - time.monotonic()))
         self._thread.join(max(0.0, deadline - time.monotonic()))
         for sender in self.senders.values():
             sender.finish()
         for sender in self.senders.values():
-            left = sender.join(deadline)
+            left, unanswered = sender.join(deadline)
+            if unanswered:
+                why = f"no answer within {bound:g}s after the run ended"
+                self._report(Failure(sender.channel, unanswered, why))
             if left:
-                self._report(
-                    Failure(sender.channel, left, f"not sent within {timeout:g}s after the run ended")
-                )
+                why = f"not sent within {bound:g}s after the run ended"
+                self._report(Failure(sender.channel, left, why, dropped=True))
 
     # ---- the router thread -----------------------------------------------------------------------
 
@@ -223,19 +230,21 @@ class NotifyListener:
             return
         count, self._reported_drops = self.dropped - self._reported_drops, self.dropped
         self._journal(
-            {"channel": None, "platform": None, "messages": 0, "kinds": [], "status": None},
+            {"channel": None, "platform": None, "messages": 0, "kinds": [], "status": None, "dropped": True},
             f"the notification queue was full: {count} journal record(s) were not looked at",
         )
 
     def _report(self, failure: Failure) -> None:
         kinds = sorted({m.kind for m in failure.messages})
-        payload = {
+        payload: dict[str, Any] = {
             "channel": failure.channel.id,
             "platform": failure.channel.platform,
             "messages": len(failure.messages),
             "kinds": kinds,
             "status": failure.status,
         }
+        if failure.dropped:
+            payload["dropped"] = True
         self._journal(payload, failure.error)
 
     def _journal(self, payload: dict[str, Any], error: str) -> None:
@@ -256,7 +265,8 @@ class NotifyListener:
         line = (
             f"{utc_ts()} {NOTIFY_FAILED} channel={payload.get('channel')} messages={payload.get('messages')}"
         )
-        line += f" kinds={','.join(payload.get('kinds') or [])}: {error}\n"
+        line += f" kinds={','.join(payload.get('kinds') or [])}"
+        line += f"{' dropped' if payload.get('dropped') else ''}: {error}\n"
         with contextlib.suppress(OSError), (self.run_dir / "drill.log").open("a", encoding="utf-8") as fh:
             fh.write(self.redactor.mask(line))
 

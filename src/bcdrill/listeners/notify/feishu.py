@@ -13,7 +13,7 @@ import hmac
 from typing import Any
 
 from bcdrill.listeners.notify.base import Batch, HttpRequest, errcode_answer, json_body
-from bcdrill.listeners.notify.messages import local_time, phrase
+from bcdrill.listeners.notify.messages import digest_lines, local_time, phrase
 from bcdrill.scenario.model import NotifyChannel
 
 MAX_BODY = 18000
@@ -39,12 +39,10 @@ def _post(batch: Batch) -> dict[str, Any]:
     else:
         title = phrase("digest", batch.lang, count=len(msgs))
         rows = [[{"tag": "text", "text": batch.drill}]]
-        for m in msgs:
-            row = [
-                {"tag": "text", "text": f"{local_time(m.ts, batch.timezone)} {_ICONS[m.severity]}{m.title} "}
-            ]
-            if m.link:
-                row.append({"tag": "a", "text": phrase("console", batch.lang), "href": m.link})
+        for line in digest_lines(msgs, batch.lang, batch.timezone):
+            row = [{"tag": "text", "text": f"{line.time} {line.icon}{line.text} "}]
+            if line.link:
+                row.append({"tag": "a", "text": phrase("console", batch.lang), "href": line.link})
             rows.append(row)
     locale = "zh_cn" if batch.lang == "zh" else "en_us"
     return {"post": {locale: {"title": title, "content": rows}}}

@@ -2,11 +2,14 @@
 text, alone or merged with others into a digest.
 
 A digest is what a rate-limited robot gets when more messages are due than it may send: one request
-listing them all, newest last, each with its time (the scenario's time zone).
+listing them all, oldest first, each with its time (the scenario's time zone). Three or more failed
+steps in one digest share one line ("37 steps failed: a, b, …"), so that a burst of failures fits in
+the few requests a robot takes in a minute.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +45,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "RTO未达标：{system} 恢复用时 {elapsed}，目标 {target}",
     },
     "digest": {"en": "{count} drill updates (digest)", "zh": "演练动态汇总（{count} 条）"},
+    "failed_many": {"en": "{count} steps failed: {steps}", "zh": "{count} 个步骤失败：{steps}"},
     "open": {"en": "Open in the drill console", "zh": "在演练控制台中打开"},
     "console": {"en": "console", "zh": "控制台"},
 }
@@ -83,6 +87,44 @@ class Message:
 
 
 _ICONS = {"info": "", "warning": "⚠ ", "critical": "❗ "}
+_SEVERITY_ORDER: tuple[Severity, ...] = ("info", "warning", "critical")
+GROUP_FROM = 3  # failed steps in one digest from which they share one line
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    """One line of a digest: a message, or several failed steps together."""
+
+    time: str  # HH:MM:SS, or HH:MM:SS–HH:MM:SS for a group
+    icon: str
+    text: str
+    link: str | None
+
+
+def digest_lines(messages: Sequence[Message], lang: Lang, tz: str) -> list[DigestLine]:
+    """The lines of a digest of `messages`: the failed steps together (at the first one's place) when
+    there are `GROUP_FROM` or more of them, with the console's link without a step."""
+    failed = [m for m in messages if m.kind == "failed" and m.step]
+    if len(failed) < GROUP_FROM:
+        return [DigestLine(local_time(m.ts, tz), _ICONS[m.severity], m.title, m.link) for m in messages]
+    out: list[DigestLine] = []
+    for m in messages:
+        if m.kind == "failed" and m.step:
+            if m is failed[0]:
+                out.append(_failed_group(failed, lang, tz))
+            continue
+        out.append(DigestLine(local_time(m.ts, tz), _ICONS[m.severity], m.title, m.link))
+    return out
+
+
+def _failed_group(failed: Sequence[Message], lang: Lang, tz: str) -> DigestLine:
+    worst = max((m.severity for m in failed), key=_SEVERITY_ORDER.index)
+    steps = Counter(str(m.step) for m in failed)  # a step failing again (resume, retry) shows ×N
+    named = ", ".join(step if n == 1 else f"{step} ×{n}" for step, n in steps.items())
+    first, last = local_time(failed[0].ts, tz), local_time(failed[-1].ts, tz)
+    link = next((m.link.split("#", 1)[0] for m in failed if m.link), None)
+    text = phrase("failed_many", lang, count=len(failed), steps=named)
+    return DigestLine(first if first == last else f"{first}–{last}", _ICONS[worst], text, link)
 
 
 def local_time(ts: str, tz: str) -> str:
@@ -109,9 +151,9 @@ def markdown(messages: Sequence[Message], lang: Lang, tz: str, drill: str) -> tu
         return msg.title, "\n\n".join(parts)
     title = phrase("digest", lang, count=len(messages))
     parts = [f"**{title}**", drill]
-    for msg in messages:
-        link = f" [{phrase('console', lang)}]({msg.link})" if msg.link else ""
-        parts.append(f"- {local_time(msg.ts, tz)} {_ICONS[msg.severity]}{_escape_md(msg.title)}{link}")
+    for line in digest_lines(messages, lang, tz):
+        link = f" [{phrase('console', lang)}]({line.link})" if line.link else ""
+        parts.append(f"- {line.time} {line.icon}{_escape_md(line.text)}{link}")
     return title, "\n".join(parts[:2]) + "\n\n" + "\n".join(parts[2:])
 
 
@@ -125,7 +167,7 @@ def plain_text(messages: Sequence[Message], lang: Lang, tz: str, drill: str) -> 
         return msg.title, "\n".join(lines)
     title = phrase("digest", lang, count=len(messages))
     lines = [title, drill]
-    for msg in messages:
-        link = f" {msg.link}" if msg.link else ""
-        lines.append(f"{local_time(msg.ts, tz)} {_ICONS[msg.severity]}{msg.title}{link}")
+    for line in digest_lines(messages, lang, tz):
+        link = f" {line.link}" if line.link else ""
+        lines.append(f"{line.time} {line.icon}{line.text}{link}")
     return title, "\n".join(lines)

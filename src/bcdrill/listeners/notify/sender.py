@@ -27,6 +27,7 @@ class Failure:
     messages: Sequence[Message]
     error: str
     status: int | None = None
+    dropped: bool = False  # never sent (not a refusal or a network error)
 
 
 def post(request: HttpRequest, timeout: float) -> tuple[int, bytes]:
@@ -69,6 +70,8 @@ class ChannelSender:
         self.outbox = Outbox()
         self.stats = Stats()
         self.sent_at: list[float] = []  # monotonic times of the requests made (for tests and the log)
+        self.inflight: list[Message] = []  # the messages of the request being made
+        self.abandoned = False  # `join` gave up on the thread: it reports nothing more
         self._cond = threading.Condition()
         self._finishing = False
         self._stopped = False
@@ -88,15 +91,18 @@ class ChannelSender:
             self._finishing = True
             self._cond.notify()
 
-    def join(self, deadline: float) -> list[Message]:
-        """Wait for the thread until `deadline` (monotonic); the messages that were not sent."""
+    def join(self, deadline: float) -> tuple[list[Message], list[Message]]:
+        """Wait for the thread until `deadline` (monotonic): (the messages never sent, those of a
+        request still unanswered). The thread is then abandoned (a daemon): it reports nothing more."""
         self._thread.join(max(0.0, deadline - time.monotonic()))
         with self._cond:
             self._stopped = True
+            self.abandoned = self._thread.is_alive()
             self._cond.notify()
             left = list(self.outbox.pending)
             self.outbox.pending.clear()
-        return left
+            unanswered = list(self.inflight) if self.abandoned else []
+        return left, unanswered
 
     def _next(self) -> tuple[list[Message] | None, list[Message]]:
         """(the next batch to send once the limiter allows, or None when the thread should end;
@@ -123,7 +129,7 @@ class ChannelSender:
             batch, lost = self._next()
             if lost:
                 self._failed(
-                    Failure(self.channel, lost, "more messages waited than the channel holds: dropped")
+                    Failure(self.channel, lost, "more messages waited than the channel holds", dropped=True)
                 )
             if batch is None:
                 return
@@ -132,13 +138,19 @@ class ChannelSender:
 
     def _deliver(self, messages: list[Message]) -> None:
         self.sent_at.append(time.monotonic())
+        with self._cond:
+            self.inflight = messages
+        status: int | None = None
         try:
             request = self.platform.request(self.channel, self.batch(messages), time.time())
             status, body = self.send(request, self.timeout)
+            refusal = self.platform.accepted(status, body)
         except Exception as exc:
-            self._failed(Failure(self.channel, messages, f"{type(exc).__name__}: {exc}"))
-            return
-        refusal = self.platform.accepted(status, body)
+            refusal = f"{type(exc).__name__}: {exc}"
+        with self._cond:
+            self.inflight = []
+            if self.abandoned:  # `join` has reported these messages already
+                return
         if refusal is not None:
             self._failed(Failure(self.channel, messages, refusal, status))
             return

@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bcdrill.cli.common import EXIT_INVALID, EXIT_OK, parse_vars, warning, with_warnings
+
+if TYPE_CHECKING:
+    from bcdrill.scenario.model import Scenario
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from bcdrill.scenario.loader import validate_paths
 
     warned: list[str] = []
+    channels: dict[str, list[str]] = {}  # of each valid file with notify:
 
     def on_warning(text: str) -> None:
         warned.append(text)
         warning(text)
 
+    def on_valid(scn: Scenario) -> None:
+        from bcdrill.plan.build import channels_of
+        from bcdrill.plan.formats import channel_lines
+
+        if scn.notify is not None:
+            channels[scn.path] = channel_lines(channels_of(scn))
+
     problems = validate_paths(
-        args.files, parse_vars(args.var), inventory=args.inventory, on_warning=on_warning
+        args.files, parse_vars(args.var), inventory=args.inventory, on_warning=on_warning, on_valid=on_valid
     )
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -31,6 +44,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     for path in args.files:
         print(f"ok: {path}")
+        lines = channels.get(str(Path(path).resolve()))
+        if lines:
+            print(f"  notify: {len(lines)} channel(s)", *("  " + line for line in lines), sep="\n")
     return EXIT_OK
 
 

@@ -48,6 +48,17 @@ class PlannedSystem:
 
 
 @dataclass(frozen=True)
+class PlannedChannel:
+    """A chat channel of `notify:`: what it is and what it takes, never its URL or keys."""
+
+    id: str
+    platform: str
+    teams: tuple[str, ...]  # empty: every team (no `teams:`)
+    events: tuple[str, ...]
+    per_minute: int
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     title: str
@@ -61,6 +72,7 @@ class Plan:
     no_expect: tuple[str, ...]  # enabled steps without `expect` (counted as 0)
     width: int
     rollback: tuple[str, ...]
+    channels: tuple[PlannedChannel, ...] = ()  # of `notify:`
 
 
 def _system(scn: Scenario, sid: str, by_id: dict[str, PlannedStep], t0: float) -> PlannedSystem:
@@ -125,4 +137,15 @@ def build_plan(scn: Scenario) -> Plan:
         no_expect=tuple(s.id for s in scn.steps if s.enabled and s.expect is None),
         width=max(counts.values(), default=0),
         rollback=tuple(s.id for s in scn.rollback),
+        channels=channels_of(scn),
+    )
+
+
+def channels_of(scn: Scenario) -> tuple[PlannedChannel, ...]:
+    """The scenario's notification channels, without anything secret."""
+    if scn.notify is None:
+        return ()
+    return tuple(
+        PlannedChannel(c.id, c.platform, tuple(c.teams), tuple(c.events), c.per_minute)
+        for c in scn.notify.channels
     )

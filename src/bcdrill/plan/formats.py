@@ -4,7 +4,8 @@ JSON (`"format": "bcdrill-plan/1"`): scenario, title, environment, length, t0,
 declared_by, width, critical_path [ids], no_expect [ids], rollback [ids],
 steps [{id, title, phase, team, kind, needs, expect, start, finish, level, critical,
 enabled, declares, recovers}], systems [{id, title, tier, rto_target, projected_rto,
-recovered_by, verdict, margin}]. Times are seconds (numbers); null where unknown.
+recovered_by, verdict, margin}], channels [{id, platform, teams, events, per_minute}] (the
+chat channels of `notify:`, never their URLs or keys). Times are seconds (numbers); null where unknown.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from bcdrill.common.duration import format_duration
 from bcdrill.common.duration import format_duration as fmt
 from bcdrill.common.jsonfmt import dumps_readable
-from bcdrill.plan.build import FORMATS, Plan, PlannedStep
+from bcdrill.plan.build import FORMATS, Plan, PlannedChannel, PlannedStep
+from bcdrill.scenario.fields import NOTIFY_EVENTS
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
@@ -37,6 +39,9 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
             for p in plan.steps
         ],
         "systems": [dataclasses.asdict(s) for s in plan.systems],
+        "channels": [
+            {**dataclasses.asdict(c), "teams": list(c.teams), "events": list(c.events)} for c in plan.channels
+        ],
     }
 
 
@@ -205,10 +210,23 @@ def _systems(plan: Plan) -> list[str]:
     return lines
 
 
+def channel_lines(channels: tuple[PlannedChannel, ...]) -> list[str]:
+    """One line per chat channel: id, platform, teams, events, rate (never a URL or a key)."""
+    lines = []
+    for c in channels:
+        teams = "teams " + ", ".join(c.teams) if c.teams else "general (no teams:)"
+        events = "all events" if set(c.events) == set(NOTIFY_EVENTS) else ", ".join(c.events)
+        lines.append(f"  {c.id}: {c.platform} — {teams}; {events}; up to {c.per_minute}/min")
+    return lines
+
+
 def render_text(plan: Plan) -> str:
     path = " -> ".join(plan.critical_path) or "-"
     lines = [*_header(plan), *_phases(plan), *_groups(plan)]
     lines += ["", f"Critical path ({fmt(plan.length)}): {path}", *_systems(plan)]
     if plan.rollback:
         lines += ["", f"Rollback (in sequence, on abort): {' -> '.join(plan.rollback)}"]
+    if plan.channels:
+        lines += ["", f"Notifications ({len(plan.channels)} channel(s); drill run --no-notify sends none):"]
+        lines += channel_lines(plan.channels)
     return "\n".join(lines) + "\n"

@@ -352,7 +352,8 @@ NOTIFY = (
     _f(
         "console_url",
         "str",
-        "Base URL of the web console, for the links in messages (e.g. https://drill-room:8470).",
+        "Base URL of the web console, for the links in messages (e.g. https://drill-room:8470); "
+        "default: the console of drill run --console.",
     ),
     _f("lang", "enum", "Language of the messages.", choices=NOTIFY_LANGS, default="en"),
     _f("timeout", "duration", "Timeout of one HTTP request.", default=10.0, positive=True),

@@ -56,8 +56,10 @@ def validate_paths(
     *,
     inventory: str | None = None,
     on_warning: Callable[[str], None] | None = None,
+    on_valid: Callable[[Scenario], None] | None = None,
 ) -> list[Problem]:
-    """Every problem of every file (an empty list when all are valid); warnings go to `on_warning`."""
+    """Every problem of every file (an empty list when all are valid); warnings go to `on_warning`,
+    each valid scenario to `on_valid`."""
     problems: list[Problem] = []
     for path in paths:
         try:
@@ -68,6 +70,8 @@ def validate_paths(
         if on_warning is not None:
             for warning in scn.warnings:
                 on_warning(warning)
+        if on_valid is not None:
+            on_valid(scn)
     return problems
 
 

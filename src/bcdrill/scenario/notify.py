@@ -59,10 +59,11 @@ def build_notify(ctx: Ctx, value: Any, teams: Collection[str]) -> tuple[Notify |
     return notify, tuple(dict.fromkeys(secrets))
 
 
-def _platform(ctx: Ctx, m: YMap, where: str) -> str | None:
+def _platform(ctx: Ctx, m: YMap, where: str, *, told: bool) -> str | None:
     given = [p for p in F.NOTIFY_PLATFORMS if m.get(p) is not None]
     if not given:
-        ctx.add(m.pos, f"{where} has no platform — add exactly one of: {', '.join(F.NOTIFY_PLATFORMS)}")
+        if not told:
+            ctx.add(m.pos, f"{where} has no platform — add exactly one of: {', '.join(F.NOTIFY_PLATFORMS)}")
         return None
     if len(given) > 1:
         msg = f"{where} has more than one platform ({given[0]} and {given[1]}) — use one channel per robot"
@@ -74,10 +75,11 @@ def _platform(ctx: Ctx, m: YMap, where: str) -> str | None:
 def _channel(
     ctx: Ctx, cid: str, m: YMap, where: str, teams: Collection[str], secrets: list[str]
 ) -> NotifyChannel | None:
+    m, told = _unknown_platforms(ctx, m, where)
     c = ctx.fields(m, F.NOTIFY_CHANNEL, where)
     events = _events(ctx, m, c["events"], where)
     _check_teams(ctx, m, c["teams"], teams, where)
-    platform = _platform(ctx, m, where)
+    platform = _platform(ctx, m, where, told=told)
     if platform is None or c[platform] is INVALID:
         return None
     pm: YMap = c[platform]
@@ -103,6 +105,25 @@ def _channel(
         teams=c["teams"] or (),
         per_minute=c["per_minute"] or DEFAULT_PER_MINUTE[platform],
     )
+
+
+def _unknown_platforms(ctx: Ctx, m: YMap, where: str) -> tuple[YMap, bool]:
+    """A channel naming no platform bcdrill knows but holding a mapping under an unknown key (`msteams:
+    {url: …}`): that key is a platform bcdrill does not send to. Each is reported as such; the channel
+    without them is returned (so they are not reported again as unknown keys), and whether any was."""
+    known = {f.name for f in F.NOTIFY_CHANNEL}
+    if any(m.get(p) is not None for p in F.NOTIFY_PLATFORMS):
+        return m, False
+    guesses = [k for k, v in m.items() if k not in known and isinstance(v, YMap)]
+    for key in guesses:
+        fix = did_you_mean(key, F.NOTIFY_PLATFORMS) or " — use one of: " + ", ".join(F.NOTIFY_PLATFORMS)
+        ctx.add(m.key_pos[key], f"{where}: unknown platform '{key}'{fix}")
+    if not guesses:
+        return m, False
+    rest = YMap(m.pos)
+    rest.key_pos, rest.val_pos = m.key_pos, m.val_pos
+    rest.update((k, v) for k, v in m.items() if k not in guesses)
+    return rest, True
 
 
 def _events(ctx: Ctx, m: YMap, value: Any, where: str) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bcdrill.cli.main import main
 from bcdrill.common.errors import ScenarioError
 from bcdrill.scenario.loader import load_scenario
 
@@ -26,8 +27,7 @@ def test_problems_are_reported_where_they_are_written(monkeypatch: pytest.Monkey
         "problems.yaml:7:16: notify.console_url: expected an http:// or https:// URL, got 'drill-room:8470' — write the full URL",
         "problems.yaml:11:15: notify.channels.ops-room.teams: unknown team 'opz' — did you mean 'ops'?",
         "problems.yaml:15:25: notify.channels.lark.feishu.webhook: expected an http:// or https:// URL, got 'ftp://open.feishu.cn/hook/x' — write the full URL",
-        "problems.yaml:17:7: notify.channels.teams-bot has no platform — add exactly one of: wecom, dingtalk, feishu, webhook",
-        "problems.yaml:17:7: unknown key 'msteams' in notify.channels.teams-bot — did you mean 'teams'?",
+        "problems.yaml:17:7: notify.channels.teams-bot: unknown platform 'msteams' — use one of: wecom, dingtalk, feishu, webhook",
         "problems.yaml:20:25: notify.channels.soc.events: unknown event 'finished' — expected some of: started, ended, waiting, failed, rto_predicted, rto_breached",
     ]
 
@@ -52,3 +52,14 @@ def test_the_secrets_of_a_valid_section_are_masked(tmp_path: Path) -> None:
     assert scn.notify is not None and [c.id for c in scn.notify.channels] == ["ops-room", "ding", "lark"]
     assert set(SECRETS.values()) <= set(scn.secrets)
     assert "https://open.feishu.cn/hook/x" in scn.secrets  # a Feishu webhook URL is its credential
+
+
+def test_drill_validate_exits_2_on_a_bad_section(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(FIXTURES)
+    args = [arg for name, value in SECRETS.items() for arg in ("--var", f"{name}={value}")]
+    assert main(["validate", "problems.yaml", *args]) == 2
+    err = capsys.readouterr().err
+    assert "problems.yaml:17:7: notify.channels.teams-bot: unknown platform 'msteams'" in err
+    assert "Traceback" not in err and not any(secret in err for secret in SECRETS.values())

@@ -151,6 +151,31 @@ def test_a_burst_of_100_failures_stays_within_20_a_minute_per_robot_in_digests(
     print({p: len(state.of(p)) for p in ("wecom", "dingtalk", "feishu", "webhook")})
 
 
+def test_a_late_recovery_is_predicted_to_breach_its_rto_then_breaches_it(
+    robots: tuple[Robots, int], tmp_path: Path
+) -> None:
+    state, port = robots
+    steps = """\
+steps:
+  - {id: declare, team: ops, run: "true", declares: true}
+  - {id: promote, team: tech, run: "sleep 4", expect: 10s, needs: [declare], recovers: [core]}
+"""
+    proc, run_dir = start(tmp_path, HEAD.replace("rto: 1m", "rto: 2s") + notify_yaml(port) + steps)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err  # the RTO target was missed
+    kinds = [m["kind"] for r in state.of("webhook") for m in r.body["messages"]]
+    assert kinds == ["started", "rto_predicted", "rto_breached", "ended"], kinds
+    told = {m["kind"]: m for r in state.of("webhook") for m in r.body["messages"]}
+    # predicted from promote's expect (10 s) before the target passed, then the breach itself, both
+    # while promote still ran
+    assert told["rto_predicted"]["system"] == "core" and "projected 10.0s" in told["rto_predicted"]["title"]
+    promoted = next(
+        r["ts"] for r in journal(run_dir) if r["event"] == "step.finished" and r["step"] == "promote"
+    )
+    assert told["rto_predicted"]["ts"] < told["rto_breached"]["ts"] < promoted
+    assert state.problems() == []
+
+
 @pytest.mark.parametrize("mode", ["hang", "down"])
 def test_a_dead_or_hanging_robot_never_holds_the_drill_and_its_failures_are_journaled(
     robots: tuple[Robots, int], tmp_path: Path, mode: str

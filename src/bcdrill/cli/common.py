@@ -1,10 +1,11 @@
-"""What the command modules share: exit codes, --var parsing, warnings."""
+"""What the command modules share: exit codes, --var (and BCDRILL_VAR_*) parsing, warnings."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bcdrill.common.errors import UsageError
@@ -14,8 +15,16 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ABORTED, EXIT_BUG = 0, 1, 2, 3, 70
 Command = Callable[[argparse.Namespace], int]
 
 
-def parse_vars(pairs: Sequence[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
+VAR_ENV_PREFIX = "BCDRILL_VAR_"
+
+
+def parse_vars(pairs: Sequence[str] | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The template variables of the command line: each environment variable BCDRILL_VAR_NAME gives NAME
+    (a secret given so stays out of the process list and the shell history), then each --var NAME=VALUE
+    (it wins over the environment)."""
+    env = os.environ if environ is None else environ
+    out = {k[len(VAR_ENV_PREFIX) :]: v for k, v in env.items() if k.startswith(VAR_ENV_PREFIX)}
+    out.pop("", None)
     for number, pair in enumerate(pairs or (), start=1):
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():

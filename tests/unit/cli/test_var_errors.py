@@ -18,4 +18,9 @@ def test_a_malformed_var_is_refused_without_its_text(given: str) -> None:
 
 
 def test_well_formed_vars() -> None:
-    assert parse_vars(["a=1", "b==2", " c =x y"]) == {"a": "1", "b": "=2", "c": "x y"}
+    assert parse_vars(["a=1", "b==2", " c =x y"], {}) == {"a": "1", "b": "=2", "c": "x y"}
+
+
+def test_the_environment_gives_vars_and_the_command_line_wins() -> None:
+    environ = {"BCDRILL_VAR_wecom_key": "wk-1", "BCDRILL_VAR_site": "prod", "BCDRILL_VAR_": "x", "HOME": "/"}
+    assert parse_vars(["site=dr"], environ) == {"wecom_key": "wk-1", "site": "dr"}

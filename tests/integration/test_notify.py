@@ -185,6 +185,35 @@ steps:
     assert state.problems() == []
 
 
+def test_a_resumed_drill_says_resumed_and_repeats_nothing_told_before(
+    robots: tuple[Robots, int], tmp_path: Path
+) -> None:
+    state, port = robots
+    flag = tmp_path / "dr-ready"
+    steps = f"""\
+steps:
+  - {{id: declare, team: ops, run: "true", declares: true}}
+  - {{id: promote, team: tech, run: "test -f {flag}", needs: [declare], recovers: [core]}}
+"""
+    proc, run_dir = start(tmp_path, HEAD + notify_yaml(port) + steps)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err  # promote failed: aborted, resumable
+    flag.write_text("ok", encoding="utf-8")
+    resumed = subprocess.run(
+        [sys.executable, "-m", "bcdrill.cli", "resume", str(run_dir), "--rerun", "promote", *SECRET_ARGS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BCDRILL_LANG": "en"},
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    titles = [m["title"] for r in state.of("webhook") for m in r.body["messages"]]
+    kinds = [m["kind"] for r in state.of("webhook") for m in r.body["messages"]]
+    assert kinds == ["started", "failed", "ended", "started", "ended"], titles
+    assert titles[3].startswith("Drill resumed") and "ABORTED" in titles[2], titles
+    assert state.problems() == []
+
+
 @pytest.mark.parametrize("mode", ["hang", "down"])
 def test_a_dead_or_hanging_robot_never_holds_the_drill_and_its_failures_are_journaled(
     robots: tuple[Robots, int], tmp_path: Path, mode: str

@@ -1,9 +1,9 @@
 """The `notify:` section: chat channels (one platform each), which messages go where, their secrets.
 
 Each channel names exactly one platform (`wecom`, `dingtalk`, `feishu`, `webhook`). The values of
-secret fields (keys, tokens, signing secrets, a Feishu webhook URL, a webhook URL that carries a
-query or credentials, secret-looking header values) are returned with the section, for
-`Scenario.secrets`: they are masked wherever they could be written. A secret written literally in
+secret fields (keys, tokens, signing secrets, a Feishu webhook URL, any URL that carries a query or
+credentials and each of their values, secret-looking header values) are returned with the section,
+for `Scenario.secrets`: they are masked wherever they could be written. A secret written literally in
 the file (not through `{{ }}`) is a warning: the file is copied into every run directory.
 """
 
@@ -180,7 +180,7 @@ def _secrets_of(platform: str, p: dict[str, Any]) -> list[str]:
         parts = urllib.parse.urlsplit(url)
         if platform == "feishu":
             found.append(parts.path.rstrip("/").rsplit("/", 1)[-1])  # the hook id alone
-        elif platform == "webhook" and (parts.query or parts.password):
+        if parts.query or parts.password:  # e.g. a robot URL written with its key=/access_token=
             found.append(url)
             found.extend(v for _, v in urllib.parse.parse_qsl(parts.query) if v)
             found.extend(v for v in (parts.password,) if v)

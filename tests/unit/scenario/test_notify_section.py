@@ -63,3 +63,14 @@ def test_drill_validate_exits_2_on_a_bad_section(
     err = capsys.readouterr().err
     assert "problems.yaml:17:7: notify.channels.teams-bot: unknown platform 'msteams'" in err
     assert "Traceback" not in err and not any(secret in err for secret in SECRETS.values())
+
+
+def test_a_robot_url_written_with_its_key_is_a_secret(tmp_path: Path) -> None:
+    (tmp_path / "k.yaml").write_text(
+        "version: 1\nname: k\ntitle: k\nenvironment: lab\nnotify:\n  channels:\n    room:\n"
+        "      wecom: {key: '{{ k }}', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={{ k2 }}'}\n"
+        "steps:\n  - {id: one, run: 'true'}\n",
+        encoding="utf-8",
+    )
+    scn = load_scenario(str(tmp_path / "k.yaml"), cli_vars={"k": "wk-first-0001", "k2": "wk-second-0002"})
+    assert {"wk-first-0001", "wk-second-0002"} <= set(scn.secrets)

@@ -58,7 +58,7 @@ def console_link(console: Any) -> str | None:
     url = str(console.exposure.base_url(console.sock.getsockname()[1]))
     host = console.exposure.listen.host
     if host in ("0.0.0.0", "::", ""):
-        url = url.replace(f"[{host}]" if ":" in host else host, socket.getfqdn(), 1)
+        url = url.replace(f"[{host}]" if ":" in host else host, socket.gethostname(), 1)
     return url.rstrip("/")
 
 

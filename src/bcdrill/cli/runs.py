@@ -134,20 +134,21 @@ def _main_thread() -> bool:
 def reports_of_finished_run(run_dir: Path, lang: str) -> int | None:
     """For `drill resume` of a run that ended but whose reports were never written (interrupted while
     writing them): write them and return the run's exit code; None when there is something to resume."""
-    from bcdrill.record.journal import read_journal
+    from bcdrill.record.journal import iter_journal
     from bcdrill.render import DEFAULT_FORMATS, FILENAMES, write_reports
+    from bcdrill.verdicts.fold import fold
     from bcdrill.verdicts.summary import run_status
 
-    journal = run_dir / "journal.jsonl"
-    if not journal.is_file():
+    path = run_dir / "journal.jsonl"
+    if not path.is_file():
         return None
-    events = read_journal(journal)
-    status, code, _ = run_status(events)
+    journal = fold(iter_journal(path))
+    status, code, _ = run_status(journal.records)
     missing = [fmt for fmt in DEFAULT_FORMATS if not (run_dir / FILENAMES[fmt]).exists()]
     if status != "complete" or code is None or not missing:
         return None
-    for path in write_reports(run_dir, list(DEFAULT_FORMATS), lang=lang, events=events):
-        print(path)
+    for written in write_reports(run_dir, list(DEFAULT_FORMATS), lang=lang, journal=journal):
+        print(written)
     return code
 
 

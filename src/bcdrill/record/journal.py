@@ -17,7 +17,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -251,6 +251,21 @@ def _read_lines(path: Path) -> list[bytes]:
     return data.splitlines(keepends=True)
 
 
+def _iter_lines(path: Path) -> Iterator[bytes]:
+    """The file's lines one at a time, each with its trailing newline (the last may lack one)."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, also when the reader stops early
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: no journal here") from None
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot read the journal: {exc.strerror}") from None
+    with handle:
+        try:
+            yield from handle
+        except OSError as exc:
+            raise RunDirError(f"{path}: cannot read the journal: {exc.strerror}") from None
+
+
 class DuplicateKeyError(ValueError):
     """A JSON object names a key twice: readers could see either value, so the line is refused."""
 
@@ -307,12 +322,17 @@ def set_aside_partial_tail(path: Path) -> dict[str, Any] | None:
 
 
 def read_journal(path: Path) -> list[Record]:
-    """Every record of the journal, in order. RunDirError names an unreadable or garbled line.
+    """Every record of the journal, in order (`iter_journal` without the streaming)."""
+    return list(iter_journal(path))
+
+
+def iter_journal(path: Path) -> Iterator[Record]:
+    """The records of the journal one at a time, in order, read line by line (a run's journal
+    need not fit in memory at once). RunDirError names an unreadable or garbled line.
 
     This checks the form of each line, not the hash chain: `verify_journal` does that.
     """
-    records = []
-    for number, raw in enumerate(_read_lines(path), start=1):
+    for number, raw in enumerate(_iter_lines(path), start=1):
         try:
             record = _parse(raw)
         except DuplicateKeyError as exc:
@@ -331,10 +351,9 @@ def read_journal(path: Path) -> list[Record]:
                 f"(check it with `drill verify {path.parent}`)"
             )
         try:
-            records.append(decode(record))
+            yield decode(record)
         except ValueError as exc:
             raise RunDirError(f"{path}: line {number}: {exc}; the journal cannot be read") from None
-    return records
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
 from bcdrill.common.errors import UsageError
 from bcdrill.common.gcpause import no_gc
-from bcdrill.common.jsonfmt import dumps_readable
+from bcdrill.common.jsonfmt import iter_readable
 from bcdrill.record.events import Record
 from bcdrill.render.annex import FROM_FILE, Shown
 from bcdrill.render.i18n import labels
+from bcdrill.render.output import same_content, write_atomic
+from bcdrill.verdicts.fold import Folded, fold, folded
 from bcdrill.verdicts.rto import Evaluation
 from bcdrill.verdicts.timeline import StepRun
 
@@ -41,18 +41,19 @@ DEFAULT_FORMATS = ("html", "md", "json", "junit")
 
 
 class Analysis:
-    """What every format of one journal needs, computed once however many formats are written."""
+    """What every format of one journal needs, computed once however many formats are written.
+    `events`: the journal's records, or them folded (`verdicts.fold`: what a big run is read as)."""
 
     def __init__(
         self,
-        events: list[Record],
+        events: Iterable[Record] | Folded,
         lang: str,
         *,
         run_dir: str | None = None,
         previous: list[list[Record]] | None = None,
     ) -> None:
         labels(lang)  # an unknown language is a UsageError, whatever the format
-        self.events, self.lang, self.run_dir, self.previous = events, lang, run_dir, previous
+        self.journal, self.lang, self.run_dir, self.previous = folded(events), lang, run_dir, previous
         self.previous_dirs: tuple[str, ...] = ()  # the run directories `previous` was read from
         self.shown_dir: str | None = None  # the run directory as commands in the reports name it
         self.shown_signature: Shown = FROM_FILE  # the signature the reports show (default: journal.sig's)
@@ -66,17 +67,15 @@ class Analysis:
             return signature(Path(self.run_dir) if self.run_dir else None)
         return self.shown_signature
 
-    @functools.cached_property
+    @property
     def runs(self) -> list[StepRun]:
-        from bcdrill.verdicts.timeline import step_runs
-
-        return step_runs(self.events)
+        return self.journal.runs
 
     @functools.cached_property
     def evaluation(self) -> Evaluation:
         from bcdrill.verdicts.rto import evaluate
 
-        return evaluate(self.events)
+        return evaluate(self.journal.records)
 
     @functools.cached_property
     def view(self) -> dict[str, Any]:
@@ -84,7 +83,7 @@ class Analysis:
         from bcdrill.render.view import build_view
 
         return build_view(
-            self.events,
+            self.journal,
             self.lang,
             evaluation=self.evaluation,
             runs=self.runs,
@@ -97,41 +96,54 @@ class Analysis:
 
     def json_report(self) -> dict[str, Any]:
         """summary.json's object plus `timeline`: every step with its attempts and confirmations."""
+        report = self._json_head()
+        report["timeline"] = [_step_json(run) for run in self.runs]
+        return report
+
+    def _json_head(self) -> dict[str, Any]:
         from bcdrill.verdicts.summary import build_summary
 
-        report = build_summary(self.events, evaluation=self.evaluation, runs=self.runs)
+        report = build_summary(self.journal, evaluation=self.evaluation, runs=self.runs)
         report["report_lang"] = self.lang  # `drill note` re-renders the reports in the same language
         report["report_previous"] = list(self.previous_dirs)  # `drill verify` re-renders them alike
         report["report_renderer"] = renderer_id()  # `drill verify` re-renders only with the same code
         report["report_run_dir"] = self.shown_dir or self.run_dir  # as the reports' commands name it
         report["report_signature"] = self.signature  # as the reports show it (made before signing: null)
-        report["timeline"] = [_step_json(run) for run in self.runs]
         return report
 
     def render(self, fmt: str) -> str | bytes:
-        if fmt == "json":
-            return dumps_readable(self.json_report())
-        if fmt == "md":
-            from bcdrill.render.markdown import render_markdown
-
-            return render_markdown(self.view)
-        if fmt in ("html", "pdf"):
+        """One report whole: text, or bytes for pdf."""
+        if fmt == "pdf":
             from bcdrill.render.html import render_html
-
-            html = render_html(self.view)
-            if fmt == "html":
-                return html
             from bcdrill.render.pdf import html_to_pdf
 
-            return html_to_pdf(html)
+            return html_to_pdf(render_html(self.view))
+        return "".join(str(chunk) for chunk in self.chunks(fmt))
+
+    def chunks(self, fmt: str) -> Iterator[str | bytes]:
+        """One report in pieces as it is made (pdf: one piece, its bytes), never held whole."""
+        if fmt == "json":
+            report = self._json_head()
+            report["timeline"] = (_step_json(run) for run in self.runs)
+            return iter_readable(report)
+        if fmt == "md":
+            from bcdrill.render.markdown import markdown_chunks
+
+            return markdown_chunks(self.view)
+        if fmt == "html":
+            from bcdrill.render.html import html_chunks
+
+            return html_chunks(self.view)
         if fmt == "junit":
             from bcdrill.render.junit import junit_report
 
-            return junit_report(self.events, self.lang, evaluation=self.evaluation, runs=self.runs)
+            return iter((junit_report(self.journal, self.lang, evaluation=self.evaluation, runs=self.runs),))
+        if fmt == "pdf":
+            return iter((self.render("pdf"),))
         raise UsageError(f"unknown report format {fmt!r}; choose from: {', '.join(FORMATS)}")
 
 
-def json_report(events: list[Record]) -> dict[str, Any]:
+def json_report(events: Iterable[Record]) -> dict[str, Any]:
     """summary.json's object plus `timeline`: every step with its attempts and confirmations."""
     return Analysis(events, "en").json_report()
 
@@ -146,7 +158,7 @@ def _step_json(run: StepRun) -> dict[str, Any]:
 
 
 def render(
-    events: list[Record],
+    events: Iterable[Record],
     fmt: str,
     lang: str = "en",
     *,
@@ -168,23 +180,9 @@ def _targets(run_dir: Path, formats: Sequence[str], output: Path | None) -> dict
     return {formats[0]: output}
 
 
-def _write_atomic(path: Path, content: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _read_previous(paths: Sequence[Path]) -> list[list[Record]]:
     from bcdrill.common.errors import RunDirError
-    from bcdrill.record.journal import JOURNAL_NAME, read_journal
+    from bcdrill.record.journal import JOURNAL_NAME, iter_journal
 
     journals = []
     for path in paths:
@@ -193,7 +191,7 @@ def _read_previous(paths: Sequence[Path]) -> list[list[Record]]:
             raise RunDirError(
                 f"--previous {path}: no {JOURNAL_NAME} there — give an earlier drill's run directory"
             )
-        journals.append(read_journal(journal))
+        journals.append(fold(iter_journal(journal)).records)  # what the reports read of an earlier drill
     return journals
 
 
@@ -203,7 +201,7 @@ def write_reports(
     lang: str = "en",
     output: Path | None = None,
     previous: Sequence[Path] = (),
-    events: list[Record] | None = None,
+    journal: Folded | None = None,
 ) -> list[Path]:
     """Read RUN_DIR/journal.jsonl and write the reports; returns the paths written.
 
@@ -211,7 +209,7 @@ def write_reports(
     earlier drills' run directories. RunDirError when a journal is missing or garbled;
     UsageError for an unknown format or language, or a PDF without Chromium.
     """
-    from bcdrill.record.journal import JOURNAL_NAME, read_journal
+    from bcdrill.record.journal import JOURNAL_NAME, iter_journal
 
     formats = list(dict.fromkeys(formats))
     for fmt in formats:
@@ -223,14 +221,14 @@ def write_reports(
 
         if find_chromium() is None:
             raise UsageError(INSTALL_HINT)
-    if events is None:  # the runner passes the records it already has
-        events = read_journal(run_dir / JOURNAL_NAME)
-    analysis = Analysis(events, lang, run_dir=str(run_dir), previous=_read_previous(previous))
+    if journal is None:  # the caller may pass the journal it already folded
+        journal = fold(iter_journal(run_dir / JOURNAL_NAME))
+    analysis = Analysis(journal, lang, run_dir=str(run_dir), previous=_read_previous(previous))
     analysis.previous_dirs = tuple(str(Path(p).absolute()) for p in previous)
     written = []
     with no_gc():
         for fmt, path in _targets(run_dir, formats, output).items():
-            _write_atomic(path, analysis.render(fmt))
+            write_atomic(path, analysis.chunks(fmt))
             written.append(path)
     return written
 
@@ -310,7 +308,7 @@ def check_reports(run_dir: Path) -> list[tuple[str, str]]:
     signature they show), so an edit of summary.json, report.md, report.html or junit.xml after the
     run is found without any signature, and a run moved, unpacked from its bundle or signed after
     its reports were made still verifies."""
-    from bcdrill.record.journal import JOURNAL_NAME, read_journal
+    from bcdrill.record.journal import JOURNAL_NAME, iter_journal
 
     present = {fmt: run_dir / FILENAMES[fmt] for fmt in ("json", "md", "html", "junit")}
     present = {fmt: path for fmt, path in present.items() if path.is_file()}
@@ -322,7 +320,7 @@ def check_reports(run_dir: Path) -> list[tuple[str, str]]:
     missing = [p for p in previous if not (p / JOURNAL_NAME).is_file()]
     lang = made.get("report_lang") if made.get("report_lang") in ("en", "zh") else "en"
     analysis = Analysis(
-        read_journal(run_dir / JOURNAL_NAME),
+        fold(iter_journal(run_dir / JOURNAL_NAME)),
         str(lang),
         run_dir=str(run_dir),
         previous=_read_previous([p for p in previous if p not in missing]),
@@ -338,9 +336,7 @@ def check_reports(run_dir: Path) -> list[tuple[str, str]]:
         for fmt, path in present.items():
             if fmt in ("md", "html") and missing:
                 continue  # made with an earlier drill that is not here: cannot be re-made
-            expected = analysis.render(fmt)
-            data = expected.encode("utf-8") if isinstance(expected, str) else expected
-            if path.read_bytes() != data:
+            if not same_content(path, analysis.chunks(fmt)):
                 problems.append(
                     (path.name, "differs from what the journal makes (edited after it was written)")
                 )

@@ -11,19 +11,16 @@ from types import EllipsisType
 from typing import Any
 
 from bcdrill.record.digests import file_sha256, sums_line
-from bcdrill.record.events import EVIDENCE_ADDED, STEP_FINISHED, Record
-from bcdrill.record.journal import check_chain
+from bcdrill.record.events import EVIDENCE_ADDED, Record
+from bcdrill.verdicts.fold import Folded
 
 
-def log_digests(events: list[Record], run_dir: Path | None) -> list[dict[str, Any]]:
+def log_digests(journal: Folded, run_dir: Path | None) -> list[dict[str, Any]]:
     """Each step log named in the journal, its journaled SHA-256 and (with the run directory)
     whether the file on disk still has it: `match`, `differs` or `missing`."""
-    logs: dict[str, dict[str, Any]] = {}
-    for ev in events:
-        if ev["event"] == STEP_FINISHED:
-            log = ev.get("log")
-            if log:
-                logs[log] = {"step": ev["step"], "path": log, "sha256": ev.get("log_sha256")}
+    logs: dict[str, dict[str, Any]] = {
+        log.path: {"step": log.step, "path": log.path, "sha256": log.sha256} for log in journal.logs.values()
+    }
     for row in logs.values():
         row["check"] = None
         if run_dir is not None and row["sha256"]:
@@ -77,7 +74,7 @@ def signature(run_dir: Path | None) -> dict[str, Any] | None:
 
 
 def integrity(
-    events: list[Record],
+    journal: Folded,
     run_dir: Path | None,
     head: str | None,
     where: str | None = None,
@@ -86,8 +83,8 @@ def integrity(
     """§11: the chain check, each log's digest and whether its file still has it, the artifact
     digests (files read in `run_dir`), the signature (`shown`, or journal.sig's), and the verify
     commands naming `where` (default: `run_dir`)."""
-    intact, bad_line = check_chain(events)
-    logs = log_digests(events, run_dir)
+    intact, bad_line = journal.chain_ok, journal.bad_line
+    logs = log_digests(journal, run_dir)
     artifacts, artifact_count = artifact_digests(run_dir)
     sig = signature(run_dir) if isinstance(shown, EllipsisType) else shown
     where = where or (str(run_dir) if run_dir else "RUN_DIR")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bcdrill.record.events import Record
@@ -10,11 +11,16 @@ from bcdrill.render.view import build_view
 
 
 def render_html(view: dict[str, Any]) -> str:
-    return environment(autoescape=True).get_template("report.html.j2").render(view)
+    return "".join(html_chunks(view))
+
+
+def html_chunks(view: dict[str, Any]) -> Iterator[str]:
+    """The HTML report in pieces, as the template makes them."""
+    return environment(autoescape=True).get_template("report.html.j2").generate(view)
 
 
 def html_report(
-    events: list[Record],
+    events: Iterable[Record],
     lang: str = "en",
     *,
     run_dir: str | None = None,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from typing import Any
 
 from bcdrill.common.duration import format_duration
 from bcdrill.record.events import Record, StepStatus
 from bcdrill.render.i18n import labels
+from bcdrill.verdicts.fold import Folded, folded
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
 from bcdrill.verdicts.summary import build_summary
-from bcdrill.verdicts.timeline import ShownStatus, StepRun, step_runs
+from bcdrill.verdicts.timeline import ShownStatus, StepRun
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ERRORS: tuple[StepStatus, ...] = ("timeout", "cancelled", "interrupted")
@@ -68,7 +70,7 @@ def _target_case(suite: ET.Element, scenario: str, s: SystemResult, which: str, 
 
 
 def junit_report(
-    events: list[Record],
+    events: Iterable[Record] | Folded,
     lang: str = "en",
     *,
     evaluation: Evaluation | None = None,
@@ -76,9 +78,10 @@ def junit_report(
 ) -> str:
     """The JUnit XML document (UTF-8 declared) of a journal."""
     L = dict(labels(lang))
-    evaluation = evaluation or evaluate(events)
-    runs = step_runs(events) if runs is None else runs
-    summary = build_summary(events, evaluation=evaluation, runs=runs)
+    journal = folded(events)
+    evaluation = evaluation or evaluate(journal.records)
+    runs = journal.runs if runs is None else runs
+    summary = build_summary(journal, evaluation=evaluation, runs=runs)
     scenario = summary["scenario"] or "drill"
     mark = " [DRY RUN]" if summary["dry_run"] else ""  # nothing was changed: never mistake it for a drill
     root = ET.Element("testsuites", name=_text(f"{summary['title'] or scenario}{mark}"))
@@ -90,7 +93,7 @@ def junit_report(
         for which in ("rto", "rpo"):
             if getattr(s, f"{which}_target") is not None:
                 counts[_target_case(suite, scenario, s, which, L)] += 1
-    total_time = max((float(ev["t"]) for ev in events), default=0.0)
+    total_time = journal.max_t
     attrs = {k: str(counts[k]) for k in ("failures", "errors", "skipped")}
     attrs.update(tests=str(sum(counts.values())), time=f"{total_time:.3f}")
     for element in (root, suite):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bcdrill.record.events import Record
@@ -27,14 +28,19 @@ def verdict(value: str, kind: str) -> str:
 
 
 def render_markdown(view: dict[str, Any]) -> str:
+    return "".join(markdown_chunks(view))
+
+
+def markdown_chunks(view: dict[str, Any]) -> Iterator[str]:
+    """The Markdown report in pieces, as the template makes them."""
     env = environment(autoescape=False)
     env.filters.setdefault("c", cell)
     env.filters.setdefault("v", verdict)
-    return env.get_template("report.md.j2").render(view)
+    return env.get_template("report.md.j2").generate(view)
 
 
 def markdown_report(
-    events: list[Record],
+    events: Iterable[Record],
     lang: str = "en",
     *,
     run_dir: str | None = None,

@@ -7,7 +7,7 @@ sections follow CONTEXT.md's audit checklist (identity … annexes and integrity
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -20,10 +20,11 @@ from bcdrill.render.clock import Clock, dur, margin, utc_text
 from bcdrill.render.deviations import Deviation, all_deviations, planned_schedule, step_specs
 from bcdrill.render.i18n import labels
 from bcdrill.render.phrases import localize
-from bcdrill.verdicts.history import History, run_history
+from bcdrill.verdicts.fold import Folded, folded
+from bcdrill.verdicts.history import History
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
 from bcdrill.verdicts.summary import build_summary
-from bcdrill.verdicts.timeline import Ack, RunningStatus, StepRun, step_runs
+from bcdrill.verdicts.timeline import Ack, RunningStatus, StepRun
 
 DETAIL_MAX = 200  # characters of a step's detail shown in the step table (deviations show it all)
 
@@ -342,14 +343,15 @@ def scenario_order(evaluation: Evaluation, runs: list[StepRun]) -> Evaluation:
     return replace(evaluation, systems={sid: evaluation.systems[sid] for sid in ordered})
 
 
-def _reference_date(events: Events, clock: Clock) -> date | None:
-    return clock.local(events[-1]["ts"]).date() if events and events[-1].get("ts") else None
+def _reference_date(last: Record | None, clock: Clock) -> date | None:
+    return clock.local(last["ts"]).date() if last and last.get("ts") else None
 
 
 def _corrective(
-    events: Events, previous: list[Events], clock: Clock, L: Mapping[str, str], run_dir: str
+    journal: Folded, previous: list[Events], clock: Clock, L: Mapping[str, str], run_dir: str
 ) -> dict[str, Any]:
-    items = actions.collect_items(events, _reference_date(events, clock))
+    events = journal.records
+    items = actions.collect_items(events, _reference_date(journal.last, clock))
     return {
         "findings": actions.item_rows([i for i in items if i.kind == "finding"], clock, L),
         "actions": actions.item_rows([i for i in items if i.kind == "action"], clock, L),
@@ -362,7 +364,7 @@ def _corrective(
 
 
 def build_view(
-    events: Events,
+    events: Iterable[Record] | Folded,
     lang: str,
     *,
     evaluation: Evaluation | None = None,
@@ -378,18 +380,20 @@ def build_view(
     in `run_dir`; commands name `shown_dir` (default: `run_dir`); `signature`: the signature to show
     (default: RUN_DIR/journal.sig's)."""
     L = labels(lang)
-    start: Mapping[str, Any] = first_run_started(events) or {}
+    journal = folded(events)
+    records = journal.records
+    start: Mapping[str, Any] = first_run_started(records) or {}
     snap: Snapshot = start.get("snapshot") or Snapshot()
-    runs = step_runs(events) if runs is None else runs
-    evaluation = scenario_order(evaluation or evaluate(events), runs)
-    summary = build_summary(events, evaluation=evaluation, runs=runs)
+    runs = journal.runs if runs is None else runs
+    evaluation = scenario_order(evaluation or evaluate(records), runs)
+    summary = build_summary(journal, evaluation=evaluation, runs=runs)
     clock = Clock(snap.get("timezone"), summary["started"])
-    specs = step_specs(events)
+    specs = step_specs(records)
     plan = planned_schedule(specs)
     teams = snap.get("teams") or {}
     rows = [_step_row(run, clock, L, plan.get(run.id), teams) for run in table_order(runs, snap)]
     finished = summary["status"] != "running"
-    history = run_history(events)
+    history = journal.history
     devs = all_deviations(runs, specs, evaluation, finished=finished, history=history)
     ok = summary["status"] == "complete" and summary["exit_code"] in (0, None) and evaluation.all_met
     where = shown_dir or run_dir or "RUN_DIR"
@@ -435,13 +439,13 @@ def build_view(
         ],
         "resumes": history.resumes,
         "ack_counts": ack_counts,
-        "evaluation": _evaluation(events, evaluation, devs, summary, clock, L, ack_counts["auto"], ok),
-        "corrective": _corrective(events, previous or [], clock, L, where),
+        "evaluation": _evaluation(records, evaluation, devs, summary, clock, L, ack_counts["auto"], ok),
+        "corrective": _corrective(journal, previous or [], clock, L, where),
         "signoffs": sections.signoffs(snap, L),
         "integrity": annex.integrity(
-            events, Path(run_dir) if run_dir else None, summary["journal_head"], where, signature
+            journal, Path(run_dir) if run_dir else None, summary["journal_head"], where, signature
         ),
-        "evidence": annex.evidence_files(events, clock.full),
+        "evidence": annex.evidence_files(records, clock.full),
         "journal_head": summary["journal_head"],
         "journal_lines": summary["journal_lines"],
         "journal_tail": summary["journal_tail"],

@@ -4,7 +4,7 @@ which nothing ran. A run that was stopped and resumed is never shown as an untro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from bcdrill.record.events import (
     STEP_ORPHANS,
     STEP_STARTED,
     Record,
+    RunResumed,
 )
 
 
@@ -62,45 +63,64 @@ class History:
         return f"{status}{resumed}" + (f" ({', '.join(counts)})" if counts else "")
 
 
-def run_history(events: Sequence[Record]) -> History:
-    episodes: list[Episode] = []
-    gaps: list[tuple[float, float]] = []
-    stopped = False  # the last run-level line said the run ended (finished or interrupted)
-    in_rollback = False
-    last_t, last_ts = 0.0, ""
-    for ev in events:
+class HistoryFold:
+    """`run_history` built one journal record at a time (`add`), in journal order."""
+
+    def __init__(self) -> None:
+        self._episodes: list[Episode] = []
+        self._gaps: list[tuple[float, float]] = []
+        self._stopped = False  # the last run-level line said the run ended (finished or interrupted)
+        self._in_rollback = False
+        self._last_t, self._last_ts = 0.0, ""
+
+    def add(self, ev: Record) -> None:
+        episodes = self._episodes
         if ev["event"] == RUN_INTERRUPTED:
             episodes.append(Episode("interrupted", ev["ts"], ev["t"], _pick(ev, "reason", "in_flight")))
         elif ev["event"] == RUN_FINISHED:
-            stopped, in_rollback = True, False
+            self._stopped, self._in_rollback = True, False
             if ev["status"] == "aborted":
                 episodes.append(Episode("aborted", ev["ts"], ev["t"], {"exit_code": ev["exit_code"]}))
         elif ev["event"] == RUN_RESUMED:
-            if not stopped:  # no run.finished or run.interrupted before: the runner was killed
-                episodes.append(
-                    Episode("crashed", last_ts or ev["ts"], last_t, {"last_line_before": last_ts})
-                )
-            detail = _pick(ev, "user", "host", "argv", "rerun", "mark_done", "dropped_partial_line")
-            episodes.append(Episode("resumed", ev["ts"], ev["t"], detail))
-            gaps.append((last_t, ev["t"]))
-            stopped = False
+            self._resumed(ev)
         elif ev["event"] == STEP_ORPHANS:
             episodes.append(
                 Episode(
                     "orphans", ev["ts"], ev["t"], _pick(ev, "step", "attempt", "found", "ended", "killed")
                 )
             )
-        elif ev["event"] == STEP_STARTED and ev.get("rollback") and not in_rollback:
-            in_rollback = True
+        elif ev["event"] == STEP_STARTED and ev.get("rollback") and not self._in_rollback:
+            self._in_rollback = True
             episodes.append(Episode("rollback", ev["ts"], ev["t"], {"first_step": ev["step"]}))
         elif ev["event"] == COMMANDER_ACTION:
             keys = ("action", "step", "by", "role", "reason", "via", "client")
             episodes.append(Episode("commander", ev["ts"], ev["t"], _pick(ev, *keys)))
         elif ev["event"] == RUN_STARTED:
-            stopped = False
+            self._stopped = False
         if ev["event"] not in (RUN_RESUMED, STEP_ORPHANS):
-            last_t, last_ts = ev["t"], ev["ts"]
-    return History(tuple(episodes), tuple(gaps))
+            self._last_t, self._last_ts = ev["t"], ev["ts"]
+
+    def _resumed(self, ev: RunResumed) -> None:
+        if not self._stopped:  # no run.finished or run.interrupted before: the runner was killed
+            self._episodes.append(
+                Episode(
+                    "crashed", self._last_ts or ev["ts"], self._last_t, {"last_line_before": self._last_ts}
+                )
+            )
+        detail = _pick(ev, "user", "host", "argv", "rerun", "mark_done", "dropped_partial_line")
+        self._episodes.append(Episode("resumed", ev["ts"], ev["t"], detail))
+        self._gaps.append((self._last_t, ev["t"]))
+        self._stopped = False
+
+    def history(self) -> History:
+        return History(tuple(self._episodes), tuple(self._gaps))
+
+
+def run_history(events: Iterable[Record]) -> History:
+    fold = HistoryFold()
+    for ev in events:
+        fold.add(ev)
+    return fold.history()
 
 
 def _pick(ev: Record, *keys: str) -> dict[str, Any]:

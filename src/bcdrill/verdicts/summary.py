@@ -10,7 +10,7 @@ rollback steps that ran. Durations are seconds; null where not achieved/unmeasur
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bcdrill.record.events import (
@@ -21,9 +21,10 @@ from bcdrill.record.events import (
     Record,
     first_run_started,
 )
-from bcdrill.verdicts.history import history_json, run_history
+from bcdrill.verdicts.fold import Folded, folded
+from bcdrill.verdicts.history import history_json
 from bcdrill.verdicts.rto import Evaluation, SystemResult, evaluate
-from bcdrill.verdicts.timeline import StepRun, step_runs
+from bcdrill.verdicts.timeline import StepRun
 
 
 def run_status(events: Sequence[Record]) -> tuple[str, int | None, str | None]:
@@ -74,17 +75,20 @@ def system_entry(s: SystemResult) -> dict[str, Any]:
 
 
 def build_summary(
-    events: Sequence[Record],
+    events: Iterable[Record] | Folded,
     *,
     evaluation: Evaluation | None = None,
     runs: list[StepRun] | None = None,
 ) -> dict[str, Any]:
-    """The summary.json object of a run. `evaluation`/`runs` may be passed to avoid recomputing."""
-    ev0: Mapping[str, Any] = first_run_started(events) or {}
+    """The summary.json object of a run (`events`: its records, or them folded). `evaluation`/`runs`
+    may be passed to avoid recomputing."""
+    journal = folded(events)
+    records = journal.records
+    ev0: Mapping[str, Any] = first_run_started(records) or {}
     snapshot = ev0.get("snapshot") or {}
-    evaluation = evaluation or evaluate(events)
-    runs = step_runs(events) if runs is None else runs
-    status, exit_code, finished = run_status(events)
+    evaluation = evaluation or evaluate(records)
+    runs = journal.runs if runs is None else runs
+    status, exit_code, finished = run_status(records)
     rollback = [r for r in runs if r.rollback]
     summary: dict[str, Any] = {
         "scenario": ev0.get("scenario") or snapshot.get("name"),
@@ -99,15 +103,15 @@ def build_summary(
         "finished": finished,
         "t0": evaluation.t0_ts,
         "t0_step": evaluation.t0_step,
-        "journal_head": journal_head(events),
-        "journal_lines": len(events),
-        "journal_tail": events[-1].get("hash") if events else None,  # last line when written (notes too)
+        "journal_head": journal_head(records),
+        "journal_lines": journal.lines,
+        "journal_tail": journal.last.get("hash") if journal.last else None,  # last line when written
         "systems": {sid: system_entry(s) for sid, s in evaluation.systems.items()},
         "steps": step_counts([r for r in runs if not r.rollback]),
     }
     if rollback:
         summary["rollback"] = step_counts(rollback)
-    history = run_history(events)
+    history = journal.history
     summary["status_detail"] = history.status_detail(status)  # `complete after 2 resumes (aborted 1×)`
     summary["resumes"] = history.resumes
     summary["history"] = history_json(history)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,6 +14,7 @@ from bcdrill.record.events import (
     STEP_STARTED,
     ManualAcknowledged,
     Record,
+    RunStarted,
     StepFinished,
     StepStarted,
     StepStatus,
@@ -116,15 +117,12 @@ def _from_snapshot(spec: StepSpec) -> StepRun:
     )
 
 
-def _snapshot_steps(events: Sequence[Record]) -> dict[str, StepRun]:
-    runs: dict[str, StepRun] = {}
-    for ev in events:
-        if ev["event"] == RUN_STARTED:
-            snap = ev.get("snapshot") or {}
-            for spec in [*(snap.get("steps") or []), *(snap.get("rollback") or [])]:
-                runs[spec["id"]] = _from_snapshot(spec)
-            break
-    return runs
+def _snapshot_steps(start: RunStarted) -> dict[str, StepRun]:
+    snap = start.get("snapshot") or {}
+    return {
+        spec["id"]: _from_snapshot(spec)
+        for spec in [*(snap.get("steps") or []), *(snap.get("rollback") or [])]
+    }
 
 
 def _on_start(run: StepRun, ev: StepStarted) -> None:
@@ -170,31 +168,49 @@ def _on_ack(run: StepRun, ev: ManualAcknowledged) -> None:
     )
 
 
-def step_runs(events: Sequence[Record]) -> list[StepRun]:
+class StepFold:
+    """The per-step view built one journal record at a time (`add`), in journal order: a run's
+    records need not all be held to know what happened to each step (`runs`)."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, StepRun] = {}
+        self._started = False
+
+    def _run_of(self, ev: StepStarted | StepFinished | ManualAcknowledged) -> StepRun:
+        found = self._runs.get(ev["step"])
+        if found is None:
+            rollback = bool(ev.get("rollback"))
+            found = self._runs[ev["step"]] = StepRun(id=ev["step"], title=ev["step"], rollback=rollback)
+        return found
+
+    def add(self, ev: Record) -> None:
+        if ev["event"] in RUN_ENDS:
+            for run in self._runs.values():
+                if run.status == "running":
+                    run.status = "interrupted"
+        elif ev["event"] == STEP_STARTED:
+            _on_start(self._run_of(ev), ev)
+        elif ev["event"] == STEP_FINISHED:
+            _on_finish(self._run_of(ev), ev)
+        elif ev["event"] == MANUAL_ACK:
+            _on_ack(self._run_of(ev), ev)
+        elif ev["event"] == RUN_STARTED and not self._started:  # the scenario's steps, in its order
+            self._started = True
+            self._runs = {**_snapshot_steps(ev), **self._runs}
+
+    def runs(self) -> list[StepRun]:
+        """The scenario's steps in scenario order, then the rollback steps that ran."""
+        ordered = [r for r in self._runs.values() if not r.rollback]
+        return ordered + [r for r in self._runs.values() if r.rollback and r.status is not None]
+
+
+def step_runs(events: Iterable[Record]) -> list[StepRun]:
     """Every step of the scenario (in scenario order, then rollback steps), with its attempts.
 
     A step started but never finished is `running`, or `interrupted` once the journal shows the
     run ended, was interrupted or was resumed after it. Steps that never ran have status None.
     """
-    runs = _snapshot_steps(events)
-
-    def run_of(ev: StepStarted | StepFinished | ManualAcknowledged) -> StepRun:
-        found = runs.get(ev["step"])
-        if found is None:
-            rollback = bool(ev.get("rollback"))
-            found = runs[ev["step"]] = StepRun(id=ev["step"], title=ev["step"], rollback=rollback)
-        return found
-
+    fold = StepFold()
     for ev in events:
-        if ev["event"] in RUN_ENDS:
-            for run in runs.values():
-                if run.status == "running":
-                    run.status = "interrupted"
-        elif ev["event"] == STEP_STARTED:
-            _on_start(run_of(ev), ev)
-        elif ev["event"] == STEP_FINISHED:
-            _on_finish(run_of(ev), ev)
-        elif ev["event"] == MANUAL_ACK:
-            _on_ack(run_of(ev), ev)
-    ordered = [r for r in runs.values() if not r.rollback]
-    return ordered + [r for r in runs.values() if r.rollback and r.status is not None]
+        fold.add(ev)
+    return fold.runs()

@@ -17,8 +17,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -92,12 +92,13 @@ class Journal:
         gap (never backwards: a clock that went back adds nothing). The whole chain is checked
         first; a cut-off, garbled or altered journal is refused rather than repaired.
         """
-        result, records = _verify_lines(path, _read_lines(path))
+        walk = walk_chain(path)
+        result = walk.verification(path)
         if not result.ok and result.lines > 0:
             raise RunDirError(f"{path}: cannot resume: {result.message}")
         seq, prev, t = 0, GENESIS, 0.0
-        if records:
-            last = records[-1]
+        if walk.last is not None:
+            last = walk.last
             gap = (datetime.now(timezone.utc) - parse_ts(last["ts"])).total_seconds()
             seq, prev, t = last["seq"] + 1, last["hash"], float(last["t"]) + max(gap, 0.0)
         try:
@@ -238,17 +239,6 @@ def _sync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(dfd)
-
-
-def _read_lines(path: Path) -> list[bytes]:
-    """The file's lines, each with its trailing newline (the last may lack one)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RunDirError(f"{path}: no journal here") from None
-    except OSError as exc:
-        raise RunDirError(f"{path}: cannot read the journal: {exc.strerror}") from None
-    return data.splitlines(keepends=True)
 
 
 def _iter_lines(path: Path) -> Iterator[bytes]:
@@ -411,20 +401,60 @@ def check_chain(records: Sequence[Mapping[str, Any]]) -> tuple[bool, int | None]
     return bool(records), None
 
 
-def _verify_lines(path: Path, lines: list[bytes]) -> tuple[Verification, list[dict[str, Any]]]:
-    """Check every line's hash, seq and link; stop at the first bad line."""
-    prev, records = GENESIS, list[dict[str, Any]]()
-    for number, raw in enumerate(lines, start=1):
+@dataclass
+class ChainWalk:
+    """What one pass over the journal's lines found; all but `lines` are of the lines before the
+    first bad one (the good ones)."""
+
+    lines: int = 0  # every line of the file
+    good: int = 0
+    head: str | None = None  # the last good line's hash
+    last: dict[str, Any] | None = None  # the last good record
+    finished: bool = False  # a run.finished line among the good ones
+    found: set[str] = field(default_factory=set)  # the hashes looked for that are there
+    hash_at: str | None = None  # the hash of the line looked for by number
+    bad: tuple[int, str] | None = None  # the first bad line and why
+
+    def verification(self, path: Path) -> Verification:
+        """The chain's verdict: every hash, seq and link (not yet the head or summary.json's claims)."""
+        if self.bad is not None:
+            number, reason = self.bad
+            return Verification(False, self.lines, None, number, f"line {number}: {reason}")
+        if not self.lines:
+            return Verification(False, 0, None, None, f"{path}: the journal is empty")
+        note = "" if self.finished else " (the run has not finished)"
+        return Verification(True, self.lines, self.head, None, f"{self.lines} lines verified{note}")
+
+
+def walk_chain(
+    path: Path,
+    visit: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    wanted: Collection[str] = (),
+    at: int | None = None,
+) -> ChainWalk:
+    """Check every line's hash, seq and link, reading the file line by line (nothing is kept of a
+    line once checked); `visit` sees each good record, `wanted` hashes and the hash of line `at` are
+    noted. Lines after the first bad one are only counted."""
+    walk, prev = ChainWalk(), GENESIS
+    for number, raw in enumerate(_iter_lines(path), start=1):
+        walk.lines = number
+        if walk.bad is not None:
+            continue
         record, reason = _check_line(number, raw, prev)
         if record is None:
-            return Verification(False, len(lines), None, number, f"line {number}: {reason}"), records
-        prev = record["hash"]
-        records.append(record)
-    if not lines:
-        return Verification(False, 0, None, None, f"{path}: the journal is empty"), records
-    finished = any(r["event"] == RUN_FINISHED for r in records)
-    note = "" if finished else " (the run has not finished)"
-    return Verification(True, len(lines), prev, None, f"{len(lines)} lines verified{note}"), records
+            walk.bad = (number, reason or "")
+            continue
+        prev = walk.head = record["hash"]
+        walk.good, walk.last = number, record
+        walk.finished = walk.finished or record["event"] == RUN_FINISHED
+        if prev in wanted:
+            walk.found.add(prev)
+        if number == at:
+            walk.hash_at = prev
+        if visit is not None:
+            visit(record)
+    return walk
 
 
 def _summary_claims(path: Path) -> tuple[str | None, bool, str | None, tuple[int, str] | None]:
@@ -454,46 +484,46 @@ def verify_journal(path: Path, head: str | None = None) -> Verification:
     in the journal, or a summary that says the run finished while the journal has no
     `run.finished` line, means lines were cut off the end.
     """
-    return verify_and_read(path, head)[0]
+    return verify_and_visit(path, head)[0]
 
 
-def verify_and_read(path: Path, head: str | None = None) -> tuple[Verification, list[dict[str, Any]]]:
-    """`verify_journal` and the records it read (those before the first bad line), in one read."""
+def verify_and_visit(
+    path: Path,
+    head: str | None = None,
+    visit: Callable[[dict[str, Any]], None] | None = None,
+    wanted: Collection[str] = (),
+) -> tuple[Verification, ChainWalk]:
+    """`verify_journal` in one streaming read, `visit` seeing each good record, `wanted` hashes noted
+    in the walk's `found`."""
     path = path / JOURNAL_NAME if path.is_dir() else path
-    result, records = _verify_lines(path, _read_lines(path))
-    return _verify_claims(path, result, records, head), records
-
-
-def _verify_claims(
-    path: Path, result: Verification, records: list[dict[str, Any]], head: str | None
-) -> Verification:
-    if not result.ok:
-        return result
-    claims_finished, last = False, None
+    claims_finished, last, error = False, None, None
     if head is None:
         head, claims_finished, error, last = _summary_claims(path)
-        if error:
-            return Verification(False, result.lines, result.head, None, error)
-    if last is not None and (len(records) < last[0] or records[last[0] - 1]["hash"] != last[1]):
+    look_for = {*wanted, *([head] if head else [])}
+    walk = walk_chain(path, visit, wanted=look_for, at=last[0] if last else None)
+    result = walk.verification(path)
+    if not result.ok:
+        return result, walk
+    if error:
+        return Verification(False, result.lines, result.head, None, error), walk
+    if last is not None and (walk.good < last[0] or walk.hash_at != last[1]):
         n = result.lines
         text = (
             f"line {min(n, last[0]) + 1}: summary.json was written when the journal had {last[0]} lines "
             f"ending with {last[1][:12]}…; that line is gone (lines were removed from the end, e.g. notes)"
         )
-        return Verification(False, n, result.head, min(n, last[0]) + 1, text)
-    return _check_head(records, result, head, claims_finished)
+        return Verification(False, n, result.head, min(n, last[0]) + 1, text), walk
+    return _check_head(walk, result, head, claims_finished), walk
 
 
-def _check_head(
-    records: list[dict[str, Any]], result: Verification, head: str | None, claims: bool
-) -> Verification:
+def _check_head(walk: ChainWalk, result: Verification, head: str | None, claims: bool) -> Verification:
     n = result.lines
     missing = f"line {n + 1}: missing — the journal ends after line {n}"
     if head is not None:
-        if not any(r["hash"] == head for r in records):
+        if head not in walk.found:
             text = f"{missing}, but its head {head[:12]}… is not in it (lines were cut off or replaced)"
             return Verification(False, n, result.head, n + 1, text)
-    elif claims and not any(r["event"] == RUN_FINISHED for r in records):
+    elif claims and not walk.finished:
         text = f"{missing} without run.finished, but summary.json says the run finished (cut off)"
         return Verification(False, n, result.head, n + 1, text)
     return result

@@ -216,7 +216,7 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
                 _mark_done(
                     session, decision, {**console.marked, **dict.fromkeys(request.mark_done, request.by)}
                 )
-                code, _events = drive(session, request.parallel, done=decision.done)
+                code = drive(session, request.parallel, done=decision.done)
                 return RunResult(code, run_dir)
             finally:
                 session.close_listeners()  # before the journal closes

@@ -27,7 +27,7 @@ from bcdrill.common.redact import Redactor
 from bcdrill.executors import preload
 from bcdrill.executors.base import RunOptions
 from bcdrill.record import events as ev
-from bcdrill.record.events import Record, RunStartedPayload
+from bcdrill.record.events import RunStartedPayload
 from bcdrill.record.journal import Journal
 from bcdrill.record.snapshot import scenario_snapshot
 from bcdrill.run.lock import RunLock
@@ -83,7 +83,7 @@ def run_scenario(scn: Scenario, request: RunRequest) -> RunResult:
                 start = session.emit(ev.run_started(**_started_payload(scn, path, request)))
                 if scn.declaring_step is None:
                     declare_t0(session, None, 0.0, start["ts"])
-                code, _events = drive(session, request.parallel, done={})
+                code = drive(session, request.parallel, done={})
                 return RunResult(code, path)
             finally:
                 session.close_listeners()  # before the journal closes
@@ -127,9 +127,8 @@ def tasks_of(steps: Sequence[Step]) -> list[Task]:
     return [Task(s.id, s.needs, s.on_failure, s.enabled) for s in steps]
 
 
-def drive(session: Session, parallel: int, *, done: Mapping[str, bool]) -> tuple[int, list[Record]]:
-    """Schedule the steps not in `done`, then rollback (on abort) and run.finished; the exit code
-    and the journal as read at the end."""
+def drive(session: Session, parallel: int, *, done: Mapping[str, bool]) -> int:
+    """Schedule the steps not in `done`, then rollback (on abort) and run.finished; the exit code."""
     scn = session.scn
     runner = StepRunner(session)
     todo = [s for s in scn.steps if s.id not in done]
@@ -186,9 +185,7 @@ def _rollback(session: Session, runner: StepRunner) -> None:
             failed = step.id
 
 
-def _finish(session: Session, result: Schedule) -> tuple[int, list[Record]]:
-    from bcdrill.record.journal import read_journal
-
+def _finish(session: Session, result: Schedule) -> int:
     if session.interrupted:
         session.emit(
             ev.run_interrupted(
@@ -196,17 +193,18 @@ def _finish(session: Session, result: Schedule) -> tuple[int, list[Record]]:
                 in_flight=sorted(s for s, st in result.statuses.items() if st == "interrupted"),
             )
         )
-    events = read_journal(session.journal.path)  # read once: for the exit code and for the reports
     if session.interrupted or result.aborted:
         status, code = ("interrupted" if session.interrupted else "aborted"), 3
     else:
-        status, code = "complete", _complete_exit_code(session, result, events)
-    events.append(session.emit(ev.run_finished(status=status, exit_code=code)))
-    events.extend(session.journal_notes())  # notes given while the run ended: none is left behind
-    return code, events
+        status, code = "complete", _complete_exit_code(session, result)
+    session.emit(ev.run_finished(status=status, exit_code=code))
+    session.journal_notes()  # notes given while the run ended: none is left behind
+    return code
 
 
-def _complete_exit_code(session: Session, result: Schedule, events: list[Record]) -> int:
+def _complete_exit_code(session: Session, result: Schedule) -> int:
+    from bcdrill.record.journal import iter_journal
+    from bcdrill.verdicts.fold import FOLDED_EVENTS
     from bcdrill.verdicts.rto import evaluate
 
     for step in session.scn.steps:
@@ -216,7 +214,9 @@ def _complete_exit_code(session: Session, result: Schedule, events: list[Record]
         return 1
     if session.options.dry_run:  # nothing was failed over: targets are not judged, only the steps
         return 0
-    return 0 if evaluate(events).all_met else 1
+    # the targets are judged on the journal's run-level lines, read as a stream (not its step lines)
+    records = [r for r in iter_journal(session.journal.path) if r["event"] not in FOLDED_EVENTS]
+    return 0 if evaluate(records).all_met else 1
 
 
 @contextmanager

@@ -80,3 +80,44 @@ def run_drill(scenario: Path, run_dir: Path, inventory: Path, variables: dict[st
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
     return Drill(result, run_dir)
+
+
+@dataclass
+class Truth:
+    """What the servers say happened, as Unix times: T0 (from the drill's journal), the first moment the
+    poller found DR promoted, the DR server's own timestamp of the drill's proving write, and the newest
+    production row DR holds."""
+
+    t0: float
+    promoted: float
+    dr_write: float
+    newest: float
+
+    @property
+    def rto(self) -> float:
+        """The true RTO: the drill's proving write, committed at DR, by DR's clock."""
+        return self.dr_write - self.t0
+
+    @property
+    def rpo(self) -> float:
+        return self.t0 - self.newest
+
+    def compare(self, system: dict[str, Any]) -> str:
+        rto, rpo = system["rto_achieved"], system["rpo_achieved"]
+        return (
+            f"RTO measured {rto:.3f}s, DR write committed at {self.rto:.3f}s"
+            f" ({round((rto - self.rto) * 1000):+d} ms), DR promoted at {self.promoted - self.t0:.3f}s;"
+            f" RPO measured {rpo:.3f}s, newest production row at DR {self.rpo:.3f}s before T0"
+            f" ({round((rpo - self.rpo) * 1000):+d} ms)"
+        )
+
+    def check(self, system: dict[str, Any]) -> None:
+        """Agreement within 1 s, and the drill never claims DR before the servers were there."""
+        rto, rpo = system["rto_achieved"], system["rpo_achieved"]
+        assert abs(rto - self.rto) < 1.0, self.compare(system)
+        assert abs(rpo - self.rpo) < 1.0, self.compare(system)
+        # the step that recovers the system ends after its write committed (same host, same clock) ...
+        assert rto >= self.rto - 0.05, self.compare(system)
+        # ... and after DR was promoted (the poller sees it up to one poll, 20 ms, late)
+        assert rto >= self.promoted - self.t0 - 0.1, self.compare(system)
+        assert system["rto_met"] is True and system["rpo_met"] is True

@@ -99,6 +99,12 @@ class Site:
             assert time.monotonic() < deadline, f"{self.url} never answered {text}"
             time.sleep(0.05)
 
+    def stop_backend(self, name: str) -> None:
+        """Stop one site's backend (production is the first, DR the second)."""
+        proc = self.procs[list(self.backends).index(name)]
+        proc.terminate()
+        proc.wait(10)
+
     def stop(self) -> None:
         subprocess.run([NGINX, *self.args.split(), "-s", "quit"], capture_output=True, timeout=30)
         for proc in self.procs:
@@ -140,15 +146,12 @@ class Watcher(threading.Thread):
             time.sleep(0.02)
 
 
-def test_the_traffic_moves_to_dr_and_back_and_the_rto_matches_what_users_saw(
-    site: Site, tmp_path: Path
-) -> None:
+def run_switch(site: Site, tmp_path: Path, **extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`drill run` of the reference scenario against `site` (auto-acknowledged); its result and run dir."""
     inventory = tmp_path / "proxies.ini"
     inventory.write_text(
         f"[proxies]\nproxy-1 ansible_connection=local ansible_python_interpreter={sys.executable}\n"
     )
-    watcher = Watcher(site)
-    watcher.start()
     run_dir = tmp_path / "run"
     variables = {
         "proxy_url": site.url,
@@ -157,6 +160,7 @@ def test_the_traffic_moves_to_dr_and_back_and_the_rto_matches_what_users_saw(
         "nginx_args": site.args,
         "production_backend": site.backends["production"],
         "dr_backend": site.backends["dr"],
+        **extra,
     }
     argv = ["run", str(SCENARIO), "--run-dir", str(run_dir), "--auto-ack", "--inventory", str(inventory)]
     argv += [arg for name, value in variables.items() for arg in ("--var", f"{name}={value}")]
@@ -166,6 +170,15 @@ def test_the_traffic_moves_to_dr_and_back_and_the_rto_matches_what_users_saw(
         text=True,
         timeout=300,
     )
+    return result, run_dir
+
+
+def test_the_traffic_moves_to_dr_and_back_and_the_rto_matches_what_users_saw(
+    site: Site, tmp_path: Path
+) -> None:
+    watcher = Watcher(site)
+    watcher.start()
+    result, run_dir = run_switch(site, tmp_path)
     watcher.done.set()
     watcher.join(10)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -174,7 +187,9 @@ def test_the_traffic_moves_to_dr_and_back_and_the_rto_matches_what_users_saw(
     # for some tens of milliseconds after the first answer from the new one.
     assert sites[0] == "production" and sites[-1] == "production" and "dr" in sites, watcher.changes
     assert "error" not in sites, watcher.changes  # no user ever got an error during either switch
-    assert "site=production" in site.get() and "production_backend" not in site.upstream.read_text()
+    assert "site=production" in site.get()
+    assert site.backends["production"] in site.upstream.read_text()
+    assert site.backends["dr"] not in site.upstream.read_text()
 
     records = [
         json.loads(line) for line in (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines()
@@ -192,3 +207,34 @@ def test_the_traffic_moves_to_dr_and_back_and_the_rto_matches_what_users_saw(
     print(f"nginx switch: RTO measured {measured:.3f}s, seen by a polling user {truth:.3f}s")
     assert summary["systems"]["website"]["rto_met"] is True
     assert abs(measured - truth) < 1.0, (measured, truth)
+
+
+def test_when_dr_never_answers_the_drill_aborts_and_the_rollback_puts_users_back_on_production(
+    site: Site, tmp_path: Path
+) -> None:
+    site.stop_backend("dr")
+    watcher = Watcher(site)
+    watcher.start()
+    result, run_dir = run_switch(site, tmp_path, switch_within="2s")
+    watcher.done.set()
+    watcher.join(10)
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
+
+    records = [
+        json.loads(line) for line in (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    finished = {r["step"]: r["status"] for r in records if r["event"] == "step.finished"}
+    assert finished["switch-to-dr"] == "ok" and finished["dr-serves"] == "failed", finished
+    assert finished["switch-back"] == "skipped", finished  # never started
+    assert finished["rollback-to-production"] == "ok", finished
+    assert finished["rollback-production-serves"] == "ok", finished
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["systems"]["website"]["rto_achieved"] is None  # never recovered: a breach, not a number
+
+    # users saw production, the failed switch (nginx answers 502 without a DR backend), then production
+    sites = [c[1] for c in watcher.changes]
+    assert sites[0] == "production" and "error" in sites and sites[-1] == "production", watcher.changes
+    assert "dr" not in sites, watcher.changes
+    assert "site=production" in site.get()
+    assert site.backends["production"] in site.upstream.read_text()
+    assert site.backends["dr"] not in site.upstream.read_text()

@@ -7,6 +7,7 @@ must not claim recovery before it), and the newest production row DR holds."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -210,7 +211,15 @@ def test_promote_the_gtid_replica_reattach_and_the_rto_rpo_match_the_servers(
     truth = Truth(t0=drill.t0, promoted=watch.at, dr_write=dr_write, newest=newest)
     print(f"mariadb: {truth.compare(core)}")
     truth.check(core)
-    assert PASSWORD not in (drill.run_dir / "journal.jsonl").read_text(encoding="utf-8")
+    journal = (drill.run_dir / "journal.jsonl").read_text(encoding="utf-8")
+    assert PASSWORD not in journal
+    # the client gets the password in its environment (MYSQL_PWD), not on a command line ps shows
+    started = [json.loads(line) for line in journal.splitlines() if '"step.started"' in line]
+    commands = {r["step"]: r["action"] for r in started if r["kind"] == "run"}
+    assert set(commands) == {"dr-writes", "newest-at-dr"}, commands
+    for action in commands.values():
+        assert not [arg for arg in action["command"] if arg.startswith(("-p", "--password"))], action
+        assert action["env"] == {"MYSQL_PWD": "***"}, action
 
     # the old primary replicates from DR by GTID and has the DR write
     assert pair.sql("primary", "SELECT @@read_only") == "1"

@@ -1,5 +1,5 @@
 """The reference drills as a user first meets them: each scenario under scenarios/reference/ validates
-with exactly the `--var`s its header comment shows (and `--strict`: every one of them is used), and is
+with exactly the variables its header comment gives (and `--strict`: every one of them is used), and is
 refused without them, naming the variable, before anything runs; every reference playbook passes
 ansible-playbook's syntax check."""
 
@@ -15,18 +15,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "scenarios" / "reference").glob("*.yaml"))
+ENV = "BCDRILL_VAR_"
 PLAYBOOKS = sorted((ROOT / "playbooks" / "reference").glob("*.yml"))
 
 
 def header_vars(path: Path) -> list[str]:
-    """The `--var NAME=VALUE` arguments of the `drill run` example in the scenario's header comment."""
+    """The variables the `drill run` example in the scenario's header comment gives, as NAME=VALUE:
+    its `--var`s and its `BCDRILL_VAR_NAME=VALUE` environment."""
     header = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
             break
-        header.append(line.lstrip("#").strip().removesuffix("\\"))
+        if line.startswith("#   "):  # the example's lines are indented in the comment
+            header.append(line.lstrip("#").strip().removesuffix("\\"))
     words = shlex.split(" ".join(header))
-    return [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--var"]
+    given = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--var"]
+    return given + [word.removeprefix(ENV) for word in words if word.startswith(ENV)]
 
 
 def validate(path: Path, variables: list[str]) -> subprocess.CompletedProcess[str]:

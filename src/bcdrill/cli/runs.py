@@ -6,6 +6,7 @@ as `drill report` does."""
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -164,7 +165,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     scn = with_warnings(
         load_scenario(args.file, cli_vars=request.cli_vars, inventory=args.inventory), args.strict
     )
-    return report_run(run_scenario(scn, with_notify(request, scn, args)), args.lang)
+    result = run_scenario(scn, with_notify(request, scn, args))
+    del scn, request  # the reports read the journal alone: the scenario's memory is theirs now
+    gc.collect()
+    return report_run(result, args.lang)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -129,6 +129,11 @@ def _participant(p: Participant) -> ParticipantSpec:
     return {"name": p.name, "team": p.team, "role": p.role}
 
 
+def systems_snapshot(scn: Scenario) -> dict[str, SystemSpec]:
+    """The scenario's systems as the snapshot records them."""
+    return {k: _system(v) for k, v in scn.systems.items()}
+
+
 def scenario_snapshot(scn: Scenario) -> Snapshot:
     """Everything a report needs about the scenario, so reports read the journal alone."""
     return {
@@ -144,7 +149,7 @@ def scenario_snapshot(scn: Scenario) -> Snapshot:
         "exclusions": list(scn.exclusions),
         "teams": {k: _team(v) for k, v in scn.teams.items()},
         "participants": [_participant(p) for p in scn.participants],
-        "systems": {k: _system(v) for k, v in scn.systems.items()},
+        "systems": systems_snapshot(scn),
         "steps": [step_snapshot(s) for s in scn.steps],
         "rollback": [step_snapshot(s, rollback=True) for s in scn.rollback],
     }

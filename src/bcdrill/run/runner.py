@@ -80,9 +80,10 @@ def run_scenario(scn: Scenario, request: RunRequest) -> RunResult:
                 scn, path, journal, options=request.options, listeners=request.listeners, redactor=redactor
             )
             try:
-                start = session.emit(ev.run_started(**_started_payload(scn, path, request)))
+                # only its ts is kept: the record carries the scenario's snapshot (a dict per step)
+                started_ts = session.emit(ev.run_started(**_started_payload(scn, path, request)))["ts"]
                 if scn.declaring_step is None:
-                    declare_t0(session, None, 0.0, start["ts"])
+                    declare_t0(session, None, 0.0, started_ts)
                 code = drive(session, request.parallel, done={})
                 return RunResult(code, path)
             finally:
@@ -204,6 +205,7 @@ def _finish(session: Session, result: Schedule) -> int:
 
 def _complete_exit_code(session: Session, result: Schedule) -> int:
     from bcdrill.record.journal import iter_journal
+    from bcdrill.record.snapshot import systems_snapshot
     from bcdrill.verdicts.fold import FOLDED_EVENTS
     from bcdrill.verdicts.rto import evaluate
 
@@ -214,9 +216,10 @@ def _complete_exit_code(session: Session, result: Schedule) -> int:
         return 1
     if session.options.dry_run:  # nothing was failed over: targets are not judged, only the steps
         return 0
-    # the targets are judged on the journal's run-level lines, read as a stream (not its step lines)
-    records = [r for r in iter_journal(session.journal.path) if r["event"] not in FOLDED_EVENTS]
-    return 0 if evaluate(records).all_met else 1
+    # the targets are judged on the journal's run-level lines, read as a stream: not its step lines,
+    # nor run.started, whose snapshot (every step) would be parsed for the systems the runner has
+    records = list(iter_journal(session.journal.path, skip={*FOLDED_EVENTS, ev.RUN_STARTED}))
+    return 0 if evaluate(records, systems_snapshot(session.scn)).all_met else 1
 
 
 @contextmanager

@@ -44,7 +44,8 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
 
 
 class PosMap(dict[str, Any]):
-    """key -> Pos, built on access from the YAML marks (creating 100k Pos objects up front is slow)."""
+    """key -> Pos, built on access from the YAML marks' line and column (creating 100k Pos objects
+    up front is slow)."""
 
     __slots__ = ("file",)
 
@@ -54,10 +55,22 @@ class PosMap(dict[str, Any]):
 
     def __getitem__(self, key: str) -> Pos:
         mark = dict.__getitem__(self, key)
-        return mark if isinstance(mark, Pos) else Pos(self.file, mark.line + 1, mark.column + 1)
+        if isinstance(mark, Pos):
+            return mark
+        line, column = divmod(mark, _COLUMNS)
+        return Pos(self.file, line + 1, column + 1)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default  # noqa: SIM401 - must convert via __getitem__
+
+
+_COLUMNS = 1 << 32
+
+
+def _at(mark: yaml.Mark) -> int:
+    """A YAML mark as the line and column it points at (0-based) in one int: all that is kept of it
+    (the mark objects would cost more memory than the scenario itself)."""
+    return int(mark.line) * _COLUMNS + min(int(mark.column), _COLUMNS - 1)
 
 
 class YMap(dict[str, Any]):
@@ -80,14 +93,15 @@ class YList(list[Any]):
     def __init__(self, pos: Pos) -> None:
         super().__init__()
         self.pos = pos
-        self._marks: list[Any] = []
+        self._marks: list[int] = []
         self._pos_list: list[Pos] | None = None
 
     @property
     def item_pos(self) -> list[Pos]:
         if self._pos_list is None or len(self._pos_list) != len(self._marks):
             f = self.pos.file
-            self._pos_list = [Pos(f, m.line + 1, m.column + 1) for m in self._marks]
+            places = (divmod(mark, _COLUMNS) for mark in self._marks)
+            self._pos_list = [Pos(f, line + 1, column + 1) for line, column in places]
         return self._pos_list
 
 
@@ -182,6 +196,7 @@ class _Builder:
             self.depth -= 1
         self.busy.discard(key)
         self.done[key] = value
+        node.value = []  # built (an alias of it gets `done[key]`): its nodes need not wait for the rest
         return value
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
@@ -199,7 +214,7 @@ class _Builder:
         out = YList(self.pos(node))
         for item in node.value:
             out.append(self.build(item))
-            out._marks.append(item.start_mark)
+            out._marks.append(_at(item.start_mark))
         return out
 
     def mapping(self, node: yaml.Node) -> YMap:
@@ -220,8 +235,8 @@ class _Builder:
                 )
                 continue
             out[key] = self.build(vnode)
-            dict.__setitem__(out.key_pos, key, knode.start_mark)
-            dict.__setitem__(out.val_pos, key, vnode.start_mark)
+            dict.__setitem__(out.key_pos, key, _at(knode.start_mark))
+            dict.__setitem__(out.val_pos, key, _at(vnode.start_mark))
         for src in merged:  # `<<: *anchor` — explicit keys win
             for key, value in src.items():
                 if key not in out.key_pos:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
@@ -154,10 +154,11 @@ def _result(sid: str, spec: SystemSpec, rec: SystemRecovered | None, rpo: System
     )
 
 
-def evaluate(events: Sequence[Record]) -> Evaluation:
-    """RTO/RPO of every system of the scenario (and of any system the events name)."""
+def evaluate(events: Sequence[Record], specs: Mapping[str, SystemSpec] | None = None) -> Evaluation:
+    """RTO/RPO of every system of the scenario (and of any system the events name). `specs`: the
+    scenario's systems when the caller has them (else run.started's snapshot gives them)."""
     t0, t0_ts, t0_step = find_t0(events)
-    specs = system_specs(events)
+    specs = system_specs(events) if specs is None else specs
     recovered, rpos = _firsts(events)
     ids = list(specs) + [s for s in [*recovered, *rpos] if s not in specs]
     systems = {

@@ -96,3 +96,9 @@ def test_reports_streamed_to_files_are_the_rendered_reports(journal: Path, lang:
         assert isinstance(expected, str)
         assert path.read_text(encoding="utf-8") == expected, fmt
     assert whole.render("md") == "".join(str(c) for c in whole.chunks("md"))
+
+
+def test_a_journal_read_without_some_events_is_the_rest_in_order(journal: Path) -> None:
+    skip = {STEP_STARTED, STEP_FINISHED, "run.started"}
+    records = read_journal(journal)
+    assert list(iter_journal(journal, skip=skip)) == [r for r in records if r["event"] not in skip]

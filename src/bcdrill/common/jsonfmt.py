@@ -8,8 +8,10 @@ text in pieces, taking such a list as an iterator too, so that it is never held 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -44,3 +46,22 @@ def _records(items: Iterator[Any]) -> Iterator[str]:
     for item in items:
         yield ",\n    " + json.dumps(item, ensure_ascii=False)
     yield "\n  ]"
+
+
+def load_head(path: Path, last: str) -> Any:
+    """The JSON object in `path` without its top-level key `last` and what follows it, when the file
+    is written as `dumps_readable` writes (`last` at the start of a line): summary.json's header
+    without reading its timeline of every step. Any other file is parsed whole. OSError, ValueError
+    as `json.loads`."""
+    marker = f"  {json.dumps(last)}: ".encode()
+    head: list[bytes] = []
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.startswith(marker):
+                text = b"".join(head).rstrip()
+                if head and text.endswith(b","):
+                    with contextlib.suppress(ValueError):
+                        return json.loads(text[:-1] + b"\n}")
+                break
+            head.append(line)
+    return json.loads(path.read_bytes())

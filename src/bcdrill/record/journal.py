@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bcdrill.common.errors import JournalWriteError, RunDirError
+from bcdrill.common.jsonfmt import load_head
 from bcdrill.common.redact import Redactor
 from bcdrill.common.timestamps import parse_ts, utc_ts
 from bcdrill.record.events import RUN_FINISHED, Entry, Record, decode
@@ -477,7 +478,7 @@ def _summary_claims(path: Path) -> tuple[str | None, bool, str | None, tuple[int
     if not summary_path.exists():
         return None, False, None, None
     try:
-        summary = json.loads(summary_path.read_bytes())
+        summary = load_head(summary_path, "timeline")  # not the timeline of every step
         head, lines, tail = (
             summary.get("journal_head"),
             summary.get("journal_lines"),

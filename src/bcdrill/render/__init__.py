@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import EllipsisType
@@ -20,7 +19,7 @@ from typing import Any
 
 from bcdrill.common.errors import UsageError
 from bcdrill.common.gcpause import no_gc
-from bcdrill.common.jsonfmt import iter_readable
+from bcdrill.common.jsonfmt import iter_readable, load_head
 from bcdrill.record.events import Record
 from bcdrill.render.annex import FROM_FILE, Shown
 from bcdrill.render.i18n import labels
@@ -246,9 +245,7 @@ def refresh_reports(run_dir: Path) -> None:
     present = [fmt for fmt, name in FILENAMES.items() if fmt != "pdf" and (run_dir / name).exists()]
     lang = "en"
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        lang = str(
-            json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("report_lang") or "en"
-        )
+        lang = str(load_head(run_dir / "summary.json", "timeline").get("report_lang") or "en")
     write_reports(run_dir, present or ["json"], lang=lang)
 
 
@@ -294,7 +291,7 @@ def _made_with(run_dir: Path) -> dict[str, Any]:
     """What summary.json records the reports were made with: report_lang, report_previous,
     report_run_dir, report_signature (older runs: the first two or none)."""
     with contextlib.suppress(OSError, ValueError):
-        summary = json.loads((run_dir / FILENAMES["json"]).read_text(encoding="utf-8"))
+        summary = load_head(run_dir / FILENAMES["json"], "timeline")  # not the timeline of every step
         if isinstance(summary, dict):
             return summary
     return {}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bcdrill.common.jsonfmt import dumps_readable, iter_readable
+from bcdrill.common.jsonfmt import dumps_readable, iter_readable, load_head
 
 CASES: list[dict[str, Any]] = [
     {},
@@ -36,3 +37,17 @@ def test_an_iterator_of_records_gives_the_text_of_the_list(obj: dict[str, Any]) 
         for k, v in obj.items()
     }
     assert "".join(iter_readable(lazy)) == dumps_readable(obj)
+
+
+def test_the_head_of_a_readable_file_is_the_object_without_its_last_key(tmp_path: Path) -> None:
+    obj = {"status": "complete", "history": [{"kind": "resumed"}], "timeline": [{"id": "s1"}, {"id": "s2"}]}
+    path = tmp_path / "summary.json"
+    path.write_text(dumps_readable(obj), encoding="utf-8")
+    assert load_head(path, "timeline") == {"status": "complete", "history": [{"kind": "resumed"}]}
+    path.write_text(json.dumps(obj), encoding="utf-8")  # written otherwise: read whole
+    assert load_head(path, "timeline") == obj
+    path.write_text('{\n  "timeline": []\n}\n', encoding="utf-8")  # nothing before it
+    assert load_head(path, "timeline") == {"timeline": []}
+    path.write_text("{broken", encoding="utf-8")
+    with pytest.raises(ValueError):
+        load_head(path, "timeline")

@@ -66,14 +66,24 @@ class Drill:
         declared = next(r for r in map(json.loads, text.splitlines()) if r["event"] == "clock.declared")
         return datetime.fromisoformat(declared["t0_ts"].replace("Z", "+00:00")).timestamp()
 
+    def tasks(self, step: str) -> dict[str, str]:
+        """The status of each Ansible task of `step` (journal `ansible.task` events)."""
+        text = (self.run_dir / "journal.jsonl").read_text(encoding="utf-8")
+        records = map(json.loads, text.splitlines())
+        return {r["task"]: r["status"] for r in records if r["event"] == "ansible.task" and r["step"] == step}
+
     def system(self, name: str) -> dict[str, Any]:
         summary = json.loads((self.run_dir / "summary.json").read_text(encoding="utf-8"))
         found: dict[str, Any] = summary["systems"][name]
         return found
 
 
-def run_drill(scenario: Path, run_dir: Path, inventory: Path, variables: dict[str, str]) -> Drill:
+def run_drill(
+    scenario: Path, run_dir: Path, inventory: Path, variables: dict[str, str], *, dry_run: bool = False
+) -> Drill:
+    """`drill run` of `scenario` (auto-acknowledged, or a --dry-run); it must exit 0."""
     argv = ["run", str(scenario), "--run-dir", str(run_dir), "--auto-ack", "--inventory", str(inventory)]
+    argv += ["--dry-run"] if dry_run else []
     argv += [arg for name, value in variables.items() for arg in ("--var", f"{name}={value}")]
     result = subprocess.run(
         [sys.executable, "-m", "bcdrill.cli", *argv], capture_output=True, text=True, timeout=600

@@ -190,14 +190,33 @@ def pair() -> Iterator[Pair]:
 def test_promote_the_gtid_replica_reattach_and_the_rto_rpo_match_the_servers(
     pair: Pair, tmp_path: Path
 ) -> None:
+    variables = {"dr_host": "127.0.0.1", "dr_port": str(pair.ports["replica"]), "db_password": PASSWORD}
+    inventory = pair.inventory(tmp_path / "databases.ini")
+    # a --dry-run rehearsal first: replication is checked for real, and nothing changes
+    rehearsal = run_drill(SCENARIO, tmp_path / "dry-run", inventory, variables, dry_run=True)
+    skip_after = "Nothing was failed over in a dry run, so the new direction cannot be checked"
+    assert rehearsal.tasks("replication-ok") == {
+        "SHOW REPLICA STATUS": "ok",
+        skip_after: "skipped",
+        "Both threads run, GTID mode, within the lag limit": "ok",
+    }
+    assert rehearsal.tasks("replication-back") == {
+        "SHOW REPLICA STATUS": "ok",
+        skip_after: "ok",
+        "Both threads run, GTID mode, within the lag limit": "skipped",
+    }
+    assert rehearsal.tasks("stop-production") == {"Shut the primary down": "skipped"}
+    assert pair.sql("replica", "SELECT @@read_only") == "1"
+    assert pair.sql("primary", "SELECT @@read_only") == "0"
+    assert pair.sql("replica", "SELECT COUNT(*) FROM drill.drill_writes") == "0"
+
     writer = Writer(lambda: pair.sql("primary", "INSERT INTO drill.drill_writes () VALUES ()"))
     watch = Watch(lambda: pair.sql("replica", "SELECT @@read_only") == "0")
     writer.start()
     watch.start()
     time.sleep(1.0)
-    variables = {"dr_host": "127.0.0.1", "dr_port": str(pair.ports["replica"]), "db_password": PASSWORD}
     try:
-        drill = run_drill(SCENARIO, tmp_path / "run", pair.inventory(tmp_path / "databases.ini"), variables)
+        drill = run_drill(SCENARIO, tmp_path / "run", inventory, variables)
     finally:
         watch.done.set()
         writer.join(30)

@@ -176,16 +176,33 @@ def cluster() -> Iterator[Cluster]:
 
 
 def test_failover_promote_rewind_and_the_rto_rpo_match_the_servers(cluster: Cluster, tmp_path: Path) -> None:
+    variables = {"dr_host": "127.0.0.1", "dr_port": str(cluster.ports["standby"]), "pg_bin": str(PG_BIN)}
+    inventory = cluster.inventory(tmp_path / "databases.ini")
+    # a --dry-run rehearsal first: replication is checked for real, and nothing changes
+    rehearsal = run_drill(SCENARIO, tmp_path / "dry-run", inventory, variables, dry_run=True)
+    skip_after = "Nothing was failed over in a dry run, so the new direction cannot be checked"
+    assert rehearsal.tasks("replication-ok") == {
+        "Read pg_stat_replication on the primary": "ok",
+        skip_after: "skipped",
+        "Every standby streams within the lag limit": "ok",
+    }
+    assert rehearsal.tasks("replication-back") == {
+        "Read pg_stat_replication on the primary": "ok",
+        skip_after: "ok",
+        "Every standby streams within the lag limit": "skipped",
+    }
+    assert rehearsal.tasks("stop-production") == {"Stop the primary (fast)": "skipped"}
+    assert cluster.sql("standby", "select pg_is_in_recovery()") == "t"
+    assert cluster.sql("primary", "select count(*) from pg_stat_replication where state = 'streaming'") == "1"
+    assert cluster.sql("primary", "select count(*) from drill_writes") == "0"
+
     writer = Writer(lambda: cluster.sql("primary", "insert into drill_writes default values"))
     watch = Watch(lambda: cluster.sql("standby", "select pg_is_in_recovery()") == "f")
     writer.start()
     watch.start()
     time.sleep(1.0)  # some production traffic has replicated
-    variables = {"dr_host": "127.0.0.1", "dr_port": str(cluster.ports["standby"]), "pg_bin": str(PG_BIN)}
     try:
-        drill = run_drill(
-            SCENARIO, tmp_path / "run", cluster.inventory(tmp_path / "databases.ini"), variables
-        )
+        drill = run_drill(SCENARIO, tmp_path / "run", inventory, variables)
     finally:
         watch.done.set()
         writer.join(30)

@@ -165,9 +165,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     scn = with_warnings(
         load_scenario(args.file, cli_vars=request.cli_vars, inventory=args.inventory), args.strict
     )
+    big = len(scn.steps) >= 1000
     result = run_scenario(scn, with_notify(request, scn, args))
     del scn, request  # the reports read the journal alone: the scenario's memory is theirs now
-    gc.collect()
+    if big:  # they run with the cyclic GC paused: free the run's cycles first (7 ms: not for a small run)
+        gc.collect()
     return report_run(result, args.lang)
 
 

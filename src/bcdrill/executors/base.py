@@ -9,6 +9,7 @@ with the exception text.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -268,8 +269,10 @@ def not_executed(description: str) -> Outcome:
     return Outcome("ok", f"dry run: not executed: {description}")
 
 
+@functools.lru_cache(maxsize=64)
 def run_key(run_dir: Path) -> str:
-    """A short, stable name of a run directory (for process tags)."""
+    """A short, stable name of a run directory (for process tags). Computed once per directory:
+    resolving the path costs a stat of each of its parts, at every step."""
     import hashlib
 
     return hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest()[:16]

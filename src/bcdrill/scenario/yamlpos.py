@@ -1,15 +1,17 @@
 """YAML loading that remembers where every key and value was written.
 
-`load_yaml(data, file)` parses with PyYAML's (C)SafeLoader into nodes and builds plain
-Python values, except that mappings are `YMap` and sequences `YList`, which carry the
-1-based position of the collection itself, of every key and of every value. Scalars are
-ordinary Python values (str, int, float, bool, None, datetime); their position is the
-one their parent records. It never raises for bad input: every problem (invalid UTF-8,
-a YAML syntax error, duplicate keys, recursive aliases) comes back as a `Problem`.
+`load_yaml(data, file)` builds plain Python values straight from the events of PyYAML's
+(C)SafeLoader (no node graph: a scenario of 50,000 steps would hold ~150 MB of it), except
+that mappings are `YMap` and sequences `YList`, which carry the 1-based position of the
+collection itself, of every key and of every value. Scalars are ordinary Python values (str,
+int, float, bool, None, datetime); their position is the one their parent records. It never
+raises for bad input: every problem (invalid UTF-8, a YAML syntax error, duplicate keys,
+recursive aliases) comes back as a `Problem`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import yaml
@@ -67,7 +69,7 @@ class PosMap(dict[str, Any]):
 _COLUMNS = 1 << 32
 
 
-def _at(mark: yaml.Mark) -> int:
+def _at(mark: Any) -> int:
     """A YAML mark as the line and column it points at (0-based) in one int: all that is kept of it
     (the mark objects would cost more memory than the scenario itself)."""
     return int(mark.line) * _COLUMNS + min(int(mark.column), _COLUMNS - 1)
@@ -128,130 +130,202 @@ MAX_DEPTH = 64  # nested mappings/lists; a scenario needs a handful
 MAX_VALUES = 2_000_000  # values of the document with every alias expanded ("billion laughs" guard)
 
 
+@dataclass(slots=True)
+class _Built:
+    """A value as built, with the mark of what it was written as (an alias: its anchor's), the number
+    of values it stands for with every alias expanded, and its tag (None for a collection)."""
+
+    value: Any
+    mark: Any
+    size: int
+    tag: str | None = None
+
+
+_TOO_MANY = (
+    f"the document stands for more than {MAX_VALUES:,} values once its aliases (*name) are expanded — use "
+    "fewer aliases of aliases"
+)
+
+
 class _Builder:
-    """Turns a composed node graph into YMap/YList/scalars, collecting problems."""
+    """Builds YMap/YList/scalars straight from the parser's events, collecting problems. No node graph
+    is made: for a scenario of 50,000 steps it would hold ~150 MB of nodes and marks at once."""
 
     def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
         self.file = file
-        self.loader = loader
+        self.loader: Any = loader  # PyYAML's parser API is untyped: events and marks are Any here
         self.problems: list[Problem] = []
-        self.done: dict[int, Any] = {}
-        self.busy: set[int] = set()
+        self.anchors: dict[str, _Built] = {}
+        self.open: set[str] = set()  # anchors of the collections being built
         self.depth = 0
-        self.sizes: dict[int, int] = {}
 
-    def expanded_size(self, node: yaml.Node, depth: int = 0) -> int:
-        """How many values `node` stands for once every alias in it is expanded (memoized per node,
-        so a graph of aliases is counted in linear time); deeper than MAX_DEPTH counts as one."""
-        if isinstance(node, yaml.ScalarNode) or depth > MAX_DEPTH:
-            return 1
-        key = id(node)
-        if key not in self.sizes:
-            self.sizes[key] = 1  # a recursive alias: counted once, reported by build()
-            children = (
-                (n for pair in node.value for n in pair) if isinstance(node, yaml.MappingNode) else node.value
-            )
-            total = 1
-            for child in children:
-                total += self.expanded_size(child, depth + 1)
-                if total > MAX_VALUES:
-                    break
-            self.sizes[key] = total
-        return self.sizes[key]
-
-    def build_document(self, node: yaml.Node) -> Any:
-        if self.expanded_size(node) > MAX_VALUES:
-            self.problem(
-                node,
-                f"the document stands for more than {MAX_VALUES:,} values once its aliases (*name) are "
-                "expanded — use fewer aliases of aliases",
-            )
+    def build_stream(self) -> Any:
+        """The single document's value (None for an empty stream); ComposerError as PyYAML's."""
+        loader = self.loader
+        loader.get_event()  # the stream's start
+        if loader.check_event(yaml.StreamEndEvent):
             return None
-        return self.build(node)
-
-    def pos(self, node: yaml.Node) -> Pos:
-        return Pos(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
-
-    def problem(self, node: yaml.Node, message: str) -> None:
-        p = self.pos(node)
-        self.problems.append(Problem(p.file, p.line, p.col, message))
-
-    def build(self, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return node.value if node.tag == _STR_TAG else self.scalar(node)
-        key = id(node)
-        if key in self.done:  # an alias: the same value again
-            return self.done[key]
-        if key in self.busy:
-            self.problem(node, "recursive alias — an anchor cannot contain an alias of itself")
+        loader.get_event()  # the document's start
+        root = self.node()
+        loader.get_event()  # the document's end
+        if not loader.check_event(yaml.StreamEndEvent):
+            event = loader.get_event()
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream",
+                root.mark,
+                "but found another document",
+                event.start_mark,
+            )
+        if root.size > MAX_VALUES:
+            self.problems = [self.problem_at(root.mark, _TOO_MANY)]
             return None
+        return root.value
+
+    def problem_at(self, mark: Any, message: str) -> Problem:
+        return Problem(self.file, mark.line + 1, mark.column + 1, message)
+
+    def problem(self, mark: Any, message: str) -> None:
+        self.problems.append(self.problem_at(mark, message))
+
+    def node(self, *, key: bool = False) -> _Built:
+        """The next value; a `key` may be the merge key `<<`, which is no value of its own."""
+        event = self.loader.get_event()
+        if isinstance(event, yaml.AliasEvent):
+            return self.alias(event)
+        anchor = event.anchor
+        if anchor is not None and anchor in self.anchors:
+            first = self.anchors[anchor].mark
+            raise yaml.composer.ComposerError(
+                "found duplicate anchor; first occurrence", first, "second occurrence", event.start_mark
+            )
+        if isinstance(event, yaml.ScalarEvent):
+            built = self.scalar(event, key)
+        elif anchor is None:
+            built = self.collection(event)
+        else:
+            self.anchors[anchor] = _Built(None, event.start_mark, 1)  # an alias of it inside: recursive
+            self.open.add(anchor)
+            built = self.collection(event)
+            self.open.discard(anchor)
+        if anchor is not None:
+            self.anchors[anchor] = built
+        return built
+
+    def alias(self, event: Any) -> _Built:
+        built = self.anchors.get(event.anchor)
+        if built is None:
+            raise yaml.composer.ComposerError(None, None, "found undefined alias", event.start_mark)
+        if event.anchor in self.open:
+            self.problem(built.mark, "recursive alias — an anchor cannot contain an alias of itself")
+            return _Built(None, built.mark, 1)
+        return built
+
+    def collection(self, event: Any) -> _Built:
+        mark = event.start_mark
         if self.depth >= MAX_DEPTH:
-            self.problem(node, f"nested more than {MAX_DEPTH} levels deep — a scenario needs far fewer")
-            return None
-        self.busy.add(key)
+            self.problem(mark, f"nested more than {MAX_DEPTH} levels deep — a scenario needs far fewer")
+            self.skip()
+            return _Built(None, mark, 1)
         self.depth += 1
         try:
-            value = self.mapping(node) if isinstance(node, yaml.MappingNode) else self.sequence(node)
+            if isinstance(event, yaml.MappingStartEvent):
+                return self.mapping(mark)
+            return self.sequence(mark)
         finally:
             self.depth -= 1
-        self.busy.discard(key)
-        self.done[key] = value
-        node.value = []  # built (an alias of it gets `done[key]`): its nodes need not wait for the rest
-        return value
 
-    def scalar(self, node: yaml.ScalarNode) -> Any:
+    def skip(self) -> None:
+        """Consume the events of a collection whose start was read, to its end."""
+        open_ = 1
+        while open_:
+            event = self.loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                open_ += 1
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                open_ -= 1
+
+    def scalar(self, event: Any, key: bool) -> _Built:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _STR_TAG or (key and tag == _MERGE_TAG):
+            return _Built(event.value, event.start_mark, 1, tag)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
-            self.problem(node, f"unsupported YAML tag {node.tag!r} on {node.value!r} — remove the tag")
-            return node.value
+            self.problem(node.start_mark, f"unsupported YAML tag {tag!r} on {node.value!r} — remove the tag")
+            value = node.value
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             why = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else str(exc).splitlines()[0]
-            self.problem(node, f"invalid value {node.value!r}: {why}")
-            return node.value
+            self.problem(node.start_mark, f"invalid value {node.value!r}: {why}")
+            value = node.value
+        finally:
+            self.loader.constructed_objects.pop(node, None)
+        return _Built(value, event.start_mark, 1, tag)
 
-    def sequence(self, node: yaml.Node) -> YList:
-        out = YList(self.pos(node))
-        for item in node.value:
-            out.append(self.build(item))
-            out._marks.append(_at(item.start_mark))
-        return out
+    def sequence(self, mark: Any) -> _Built:
+        out = YList(self.pos(mark))
+        size = 1
+        while not self.loader.check_event(yaml.SequenceEndEvent):
+            item = self.node()
+            out.append(item.value)
+            out._marks.append(_at(item.mark))
+            size = min(size + item.size, MAX_VALUES + 1)
+        self.loader.get_event()
+        return _Built(out, mark, size)
 
-    def mapping(self, node: yaml.Node) -> YMap:
-        out = YMap(self.pos(node))
+    def mapping(self, mark: Any) -> _Built:
+        out = YMap(self.pos(mark))
         merged: list[YMap] = []
-        for knode, vnode in node.value:
-            if knode.tag == _MERGE_TAG:
-                merged.extend(self.merge_sources(vnode))
-                continue
-            if not isinstance(knode, yaml.ScalarNode):
-                self.problem(knode, "a mapping key must be a plain string, not a mapping or a list")
-                continue
-            key = knode.value if knode.tag == _STR_TAG else str(self.scalar(knode))
-            if key in out.key_pos:
-                first = out.key_pos[key]
-                self.problem(
-                    knode, f"duplicate key '{key}' (first defined at line {first.line}) — remove one"
-                )
-                continue
-            out[key] = self.build(vnode)
-            dict.__setitem__(out.key_pos, key, _at(knode.start_mark))
-            dict.__setitem__(out.val_pos, key, _at(vnode.start_mark))
+        size = 1
+        while not self.loader.check_event(yaml.MappingEndEvent):
+            key = self.node(key=True)
+            if key.tag == _MERGE_TAG:
+                value = self.node()
+                merged.extend(self.merge_sources(value))
+            elif key.tag is None:
+                self.problem(key.mark, "a mapping key must be a plain string, not a mapping or a list")
+                value = self.unused()
+            else:
+                name = key.value if key.tag == _STR_TAG else str(key.value)
+                if name in out.key_pos:
+                    first = out.key_pos[name]
+                    self.problem(
+                        key.mark, f"duplicate key '{name}' (first defined at line {first.line}) — remove one"
+                    )
+                    value = self.unused()
+                else:
+                    value = self.node()
+                    out[name] = value.value
+                    dict.__setitem__(out.key_pos, name, _at(key.mark))
+                    dict.__setitem__(out.val_pos, name, _at(value.mark))
+            size = min(size + key.size + value.size, MAX_VALUES + 1)
+        self.loader.get_event()
         for src in merged:  # `<<: *anchor` — explicit keys win
-            for key, value in src.items():
-                if key not in out.key_pos:
-                    out[key] = value
-                    dict.__setitem__(out.key_pos, key, src.key_pos[key])
-                    dict.__setitem__(out.val_pos, key, src.val_pos[key])
-        return out
+            for name, item in src.items():
+                if name not in out.key_pos:
+                    out[name] = item
+                    dict.__setitem__(out.key_pos, name, dict.__getitem__(src.key_pos, name))
+                    dict.__setitem__(out.val_pos, name, dict.__getitem__(src.val_pos, name))
+        return _Built(out, mark, size)
 
-    def merge_sources(self, vnode: yaml.Node) -> list[YMap]:
-        value = self.build(vnode)
-        items = value if isinstance(value, list) else [value]
+    def unused(self) -> _Built:
+        """A value that is read but not kept (its key is refused): its problems are not reported."""
+        kept = len(self.problems)
+        value = self.node()
+        del self.problems[kept:]
+        return value
+
+    def merge_sources(self, built: _Built) -> list[YMap]:
+        items = built.value if isinstance(built.value, list) else [built.value]
         if not all(isinstance(v, YMap) for v in items):
-            self.problem(vnode, "'<<' must merge a mapping or a list of mappings")
+            self.problem(built.mark, "'<<' must merge a mapping or a list of mappings")
             return []
         return list(items)
+
+    def pos(self, mark: Any) -> Pos:
+        return Pos(self.file, mark.line + 1, mark.column + 1)
 
 
 def decode(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
@@ -273,8 +347,9 @@ def load_yaml(data: bytes, file: str) -> tuple[Any, list[Problem]]:
     if text is None:
         return None, problems
     loader = _Loader(text)
+    builder = _Builder(file, loader)
     try:
-        node = loader.get_single_node()
+        value = builder.build_stream()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -283,14 +358,6 @@ def load_yaml(data: bytes, file: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(file, line, col, f"YAML syntax error: {what}{ctx}")]
     except yaml.YAMLError as exc:
         return None, [Problem(file, 1, 1, f"YAML error: {exc}")]
-    except RecursionError:  # the pure-Python composer on absurd nesting
-        return None, [
-            Problem(file, 1, 1, f"nested more than {MAX_DEPTH} levels deep — a scenario needs far fewer")
-        ]
     finally:
         loader.dispose()
-    if node is None:
-        return None, []
-    builder = _Builder(file, loader)
-    value = builder.build_document(node)
     return value, builder.problems

@@ -9,8 +9,9 @@ Runs, interleaved round by round so that both tools see the same machine load:
 and reports medians, the per-step cost of each tool ((T200 − T1) / 199), bcdrill's per-step overhead
 above a bare spawn of `true` measured in the same run, and the ratios the targets are stated in:
   overhead per step ≤ 0.5 × Chaos Toolkit's per-activity time; 1 step ≤ 1.5 × 1 activity.
-Then (unless --no-memory) the peak RSS of `drill run`, `drill report` and `drill verify` at 10,000 and
-50,000 `wait: 0` steps (target ≤ 300 MB at 50,000 and growth linear in steps).
+Then (unless --no-memory) the peak RSS of `drill run`, `drill report` and `drill verify` at 10,000, 30,000
+and 50,000 `wait: 0` steps (target ≤ 300 MB at 50,000 and growth linear in steps: the MB per 1,000 more
+steps between two sizes is printed, the same from 10,000 to 30,000 as from 30,000 to 50,000 when linear).
 
 Chaos Toolkit is not a dependency of bcdrill: `--install-chaostoolkit` installs it into a throw-away
 virtualenv under the work directory; `--chaos PATH` uses an existing `chaos` executable. Without either,
@@ -20,6 +21,7 @@ only bcdrill's figures are printed. A benchmark, not a test: it prints figures a
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -151,15 +153,22 @@ def wait_scenario(n: int) -> Path:
 
 
 def memory(sizes: tuple[int, ...]) -> None:
+    peaks: dict[str, list[tuple[int, int]]] = {"run": [], "report": [], "verify": []}
     for n in sizes:
         run_dir = WORK / f"big-run-{n}"
         run_wall, run_rss = timed([*DRILL, "run", str(wait_scenario(n)), "--run-dir", str(run_dir)])
         report_wall, report_rss = timed([*DRILL, "report", str(run_dir)])
         verify_wall, verify_rss = timed([*DRILL, "verify", str(run_dir)])
+        for name, rss in (("run", run_rss), ("report", report_rss), ("verify", verify_rss)):
+            peaks[name].append((n, rss))
         print(
             f"{n:>6} steps: peak RSS run {run_rss} MB ({run_wall:.1f} s), report {report_rss} MB "
             f"({report_wall:.1f} s), verify {verify_rss} MB ({verify_wall:.1f} s); target <= 300 MB"
         )
+    if len(sizes) > 1:  # linear growth: the same MB per 1,000 steps between every two sizes
+        for name, points in peaks.items():
+            slopes = [f"{(b - a) / (m - n) * 1000:.1f}" for (n, a), (m, b) in itertools.pairwise(points)]
+            print(f"  {name}: MB per 1,000 more steps {', '.join(slopes)} (from {points[0][1]} MB)")
 
 
 def compile_bytecode() -> None:
@@ -182,7 +191,7 @@ def main() -> None:
     p.add_argument("--chaos", help="path of an existing `chaos` executable")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--no-memory", action="store_true", help="skip the 10,000/50,000-step memory figures")
-    p.add_argument("--sizes", default="10000,50000", help="step counts of the memory figures")
+    p.add_argument("--sizes", default="10000,30000,50000", help="step counts of the memory figures")
     args = p.parse_args()
     chaos = install_chaos() if args.install_chaostoolkit else args.chaos
     print(

@@ -20,8 +20,9 @@ T0 and the systems already recovered come from the journal; `t` continues its sc
 
 from __future__ import annotations
 
+import itertools
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from bcdrill.record.events import (
     StepFinished,
     StepStarted,
 )
-from bcdrill.record.journal import Journal, read_journal
+from bcdrill.record.journal import Journal, iter_journal
 from bcdrill.run.lock import RunLock
 from bcdrill.run.orphans import settle_orphans
 from bcdrill.run.request import RunRequest, RunResult
@@ -67,12 +68,14 @@ class Past:
     recovered: set[str] = field(default_factory=set)
 
 
-def read_past(records: Sequence[Record], path: Path) -> Past:
-    first = records[0] if records else None
+def read_past(records: Iterable[Record], path: Path) -> Past:
+    """What the journal says happened, its records read once, in order (a stream will do)."""
+    lines = iter(records)
+    first = next(lines, None)
     if first is None or first["event"] != RUN_STARTED:
         raise RunDirError(f"{path}: the journal does not start with run.started; it cannot be resumed")
     past = Past(started=first)
-    for r in records:
+    for r in itertools.chain([first], lines):
         if r["event"] == STEP_STARTED and not r.get("rollback"):
             past.attempts[r["step"]] = max(past.attempts.get(r["step"], 0), r["attempt"])
             past.open[r["step"]] = r
@@ -179,7 +182,7 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
             raise RunDirError("--mark-done needs --by NAME — the person who checked the step's effect")
         with RunLock(run_dir):
             dropped = set_aside_partial_tail(run_dir / JOURNAL) if request.drop_partial_line else None
-            past = read_past(read_journal(run_dir / JOURNAL), run_dir / JOURNAL)
+            past = read_past(iter_journal(run_dir / JOURNAL), run_dir / JOURNAL)
             if past.status == "complete":
                 raise RunDirError(f"{run_dir}: the run is complete — nothing to resume")
             scn = _load(run_dir, past, request.cli_vars)

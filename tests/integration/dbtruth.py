@@ -131,3 +131,51 @@ class Truth:
         # ... and after DR was promoted (the poller sees it up to one poll, 20 ms, late)
         assert rto >= self.promoted - self.t0 - 0.1, self.compare(system)
         assert system["rto_met"] is True and system["rpo_met"] is True
+
+
+SKIPPED_AFTER = "Nothing was failed over in a dry run, so the new direction cannot be checked"
+
+
+def check_rehearsal(
+    rehearsal: Drill, read_task: str, judge_task: str, fence_step: str, fence_task: str
+) -> None:
+    """A --dry-run rehearsal checks replication for real before, skips the check in the new direction
+    after (nothing was failed over), and fences nothing."""
+    assert rehearsal.tasks("replication-ok") == {read_task: "ok", SKIPPED_AFTER: "skipped", judge_task: "ok"}
+    assert rehearsal.tasks("replication-back") == {
+        read_task: "ok",
+        SKIPPED_AFTER: "ok",
+        judge_task: "skipped",
+    }
+    assert rehearsal.tasks(fence_step) == {fence_task: "skipped"}
+
+
+def drill_under_traffic(
+    scenario: Path,
+    run_dir: Path,
+    inventory: Path,
+    variables: dict[str, str],
+    write: Callable[[], object],
+    promoted: Callable[[], bool],
+) -> tuple[Drill, float]:
+    """Production writes (until the drill's disaster stops them) while the drill runs, and the moment
+    the poller first saw DR promoted."""
+    writer, watch = Writer(write), Watch(promoted)
+    writer.start()
+    watch.start()
+    time.sleep(1.0)  # some production traffic has replicated
+    try:
+        drill = run_drill(scenario, run_dir, inventory, variables)
+    finally:
+        watch.done.set()
+        writer.join(30)
+    assert writer.committed > 10 and not writer.is_alive()
+    assert watch.at is not None
+    return drill, watch.at
+
+
+def wait_until(found: Callable[[], bool], failure: str, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not found():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.1)

@@ -4,9 +4,7 @@ made here for 127.0.0.1) and a plain-HTTP request to it gets no answer. Traffic 
 
 from __future__ import annotations
 
-import datetime
 import http.client
-import ipaddress
 import json
 import re
 import ssl
@@ -16,10 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from certs import self_signed
 
 SCENARIO = """\
 version: 1
@@ -49,33 +44,6 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "run"
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "drill-room.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "console.crt", folder / "console.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 def test_a_non_loopback_address_without_tls_is_refused_before_listening(run_dir: Path) -> None:
     result = drill("console", str(run_dir), "--listen", "0.0.0.0:0")
     assert result.returncode == 2
@@ -85,7 +53,7 @@ def test_a_non_loopback_address_without_tls_is_refused_before_listening(run_dir:
 
 
 def test_tls_files_go_together_and_must_exist(run_dir: Path, tmp_path: Path) -> None:
-    cert, _key = self_signed(tmp_path)
+    cert, _key = self_signed(tmp_path, days=1)
     alone = drill("console", str(run_dir), "--listen", "127.0.0.1:0", "--tls-cert", str(cert))
     assert alone.returncode == 2 and "--tls-cert and --tls-key go together" in alone.stderr
     missing = drill("console", str(run_dir), "--tls-cert", str(cert), "--tls-key", str(tmp_path / "nope.key"))
@@ -93,7 +61,7 @@ def test_tls_files_go_together_and_must_exist(run_dir: Path, tmp_path: Path) -> 
 
 
 def test_with_tls_the_console_serves_https_and_nothing_in_the_clear(run_dir: Path, tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, days=1)
     out, err = tmp_path / "console.out", tmp_path / "console.err"
     argv = [
         "console",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from certs import self_signed
 from servers import serve
 
 CHECKS = Path(__file__).resolve().parents[3] / "checks"
@@ -116,37 +117,6 @@ def test_smtp_banner() -> None:
         result = check("smtp_banner")("127.0.0.1", port, contains="ESMTP")
     assert result["ok"] is True, result
     assert result["observed"]["banner"] == "220-mail.dr.test 220 ESMTP ready"
-
-
-def self_signed(tmp_path: Path, days: int) -> tuple[Path, Path]:
-    x509 = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
 
 
 def tls_server(cert: Path, key: Path) -> Iterator[int]:

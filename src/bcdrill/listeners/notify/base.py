@@ -5,11 +5,12 @@ declaring `PLATFORM: Platform`; `PLATFORMS` in `registry.py` maps the scenario's
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bcdrill.listeners.notify.messages import Lang, Message
+from bcdrill.listeners.notify.messages import Lang, Message, markdown
 from bcdrill.scenario.model import NotifyChannel
 
 
@@ -75,3 +76,14 @@ def errcode_answer(
         return None
     msg = next((answer[k] for k in msg_keys if k in answer), "")
     return f"refused: {code_keys[0]} {code}: {msg}"
+
+
+def with_query(url: str, params: Mapping[str, str]) -> str:
+    """`url` with `params` added to its query (robots' keys and signatures travel there)."""
+    return url + ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
+
+
+def markdown_fits(batch: Batch, max_bytes: int) -> bool:
+    """A platform's `fits` when its message is the batch's Markdown text, at most `max_bytes` UTF-8."""
+    _, text = markdown(batch.messages, batch.lang, batch.timezone, batch.drill)
+    return len(batch.messages) == 1 or len(text.encode("utf-8")) <= max_bytes

@@ -9,9 +9,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import urllib.parse
 
-from bcdrill.listeners.notify.base import Batch, HttpRequest, cut, errcode_answer, json_body
+from bcdrill.listeners.notify.base import (
+    Batch,
+    HttpRequest,
+    cut,
+    errcode_answer,
+    json_body,
+    markdown_fits,
+    with_query,
+)
 from bcdrill.listeners.notify.messages import markdown
 from bcdrill.scenario.model import NotifyChannel
 
@@ -32,12 +39,11 @@ class DingTalk:
         if channel.secret:
             ms = int(now * 1000)
             params.update(timestamp=str(ms), sign=sign(channel.secret, ms))
-        url = channel.url + ("&" if "?" in channel.url else "?") + urllib.parse.urlencode(params)
+        url = with_query(channel.url, params)
         return HttpRequest(url, json_body(body), {"Content-Type": "application/json"})
 
     def fits(self, batch: Batch) -> bool:
-        _, text = markdown(batch.messages, batch.lang, batch.timezone, batch.drill)
-        return len(batch.messages) == 1 or len(text.encode("utf-8")) <= MAX_TEXT
+        return markdown_fits(batch, MAX_TEXT)
 
     def accepted(self, status: int, body: bytes) -> str | None:
         return errcode_answer(status, body, ("errcode",), ("errmsg",))

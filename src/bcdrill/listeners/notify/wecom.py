@@ -4,9 +4,15 @@ the answer is `{"errcode": 0, "errmsg": "ok"}`. A robot takes 20 messages a minu
 
 from __future__ import annotations
 
-import urllib.parse
-
-from bcdrill.listeners.notify.base import Batch, HttpRequest, cut, errcode_answer, json_body
+from bcdrill.listeners.notify.base import (
+    Batch,
+    HttpRequest,
+    cut,
+    errcode_answer,
+    json_body,
+    markdown_fits,
+    with_query,
+)
 from bcdrill.listeners.notify.messages import markdown
 from bcdrill.scenario.model import NotifyChannel
 
@@ -17,13 +23,11 @@ class WeCom:
     def request(self, channel: NotifyChannel, batch: Batch, now: float) -> HttpRequest:
         _, text = markdown(batch.messages, batch.lang, batch.timezone, batch.drill)
         body = {"msgtype": "markdown", "markdown": {"content": cut(text, MAX_CONTENT)}}
-        query = urllib.parse.urlencode({"key": channel.key or ""})
-        url = channel.url + ("&" if "?" in channel.url else "?") + query
+        url = with_query(channel.url, {"key": channel.key or ""})
         return HttpRequest(url, json_body(body), {"Content-Type": "application/json"})
 
     def fits(self, batch: Batch) -> bool:
-        _, text = markdown(batch.messages, batch.lang, batch.timezone, batch.drill)
-        return len(batch.messages) == 1 or len(text.encode("utf-8")) <= MAX_CONTENT
+        return markdown_fits(batch, MAX_CONTENT)
 
     def accepted(self, status: int, body: bytes) -> str | None:
         return errcode_answer(status, body, ("errcode",), ("errmsg",))

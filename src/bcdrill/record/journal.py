@@ -6,7 +6,9 @@ UTF-8, non-ASCII kept) and `prev` is the previous line's `hash` (64 zeros for th
 Each line is written with one `os.write` to an `O_APPEND` descriptor and made durable with
 `fdatasync` before `append` returns. Concurrent appenders share syncs (group commit): one
 thread's `fdatasync` covers every line written before it started, so ten steps ending at
-once cost about one sync, not ten queued behind one lock.
+once cost about one sync, not ten queued behind one lock. A writer may also defer a line's
+sync (`write(..., durable=False)`) to share it with the next line it makes durable: the runner
+does so for a step's `step.finished`, whose sync the next `step.started` pays (see run/session.py).
 """
 
 from __future__ import annotations
@@ -119,9 +121,13 @@ class Journal:
         """Seconds since run start on the monotonic clock, rounded to microseconds."""
         return round(self._t_base + (time.monotonic() - self._mono_base), 6)
 
-    def write(self, entry: Entry) -> Record:
-        """Append one typed event (`events.step_finished(...)` and the like); see `append`."""
-        return self.append(entry.event, **entry.payload)
+    def write(self, entry: Entry, *, durable: bool = True) -> Record:
+        """Append one typed event (`events.step_finished(...)` and the like); see `append`.
+
+        `durable=False` writes the line without waiting for its `fdatasync`: the next durable
+        line's sync (or `sync()`) covers it. The caller must not act on the line, nor let anyone
+        else act on it, before then."""
+        return self._append(entry.event, entry.payload, durable)
 
     def append(self, event: str, /, **payload: Any) -> Record:
         """Mask, chain, write and fsync one line; return the record exactly as read back later.
@@ -130,6 +136,26 @@ class Journal:
         ValueError. A write that fails (a full disk) is cut back off the file, so the journal keeps
         only whole lines, and raises JournalWriteError; so does every later append.
         """
+        return self._append(event, payload, True)
+
+    @property
+    def synced_seq(self) -> int:
+        """The `seq` of the last line known to be on disk (-1 before the first)."""
+        with self._durable:
+            return self._synced
+
+    def sync(self) -> None:
+        """Make every line written so far durable (one `fdatasync`, or none when they are)."""
+        with self._lock:
+            if self._fd is None or self._broken is not None:
+                return
+            fd, last = self._fd, self._seq - 1
+        try:
+            self._wait_durable(fd, last)
+        except OSError as exc:
+            raise self._break(exc) from None
+
+    def _append(self, event: str, payload: Mapping[str, Any], durable: bool) -> Record:
         clash = ENVELOPE.intersection(payload)
         if clash:
             raise ValueError(f"payload keys {sorted(clash)} collide with the journal envelope")
@@ -146,10 +172,11 @@ class Journal:
             self._seq += 1
             self._prev = record["hash"]
             fd = self._fd
-        try:
-            self._wait_durable(fd, record["seq"])
-        except OSError as exc:
-            raise self._break(exc) from None
+        if durable:
+            try:
+                self._wait_durable(fd, record["seq"])
+            except OSError as exc:
+                raise self._break(exc) from None
         return cast(Record, record)  # the writers are ours; `read_journal` checks what it reads
 
     def _write_line(self, data: bytes) -> None:
@@ -190,6 +217,9 @@ class Journal:
                     self._durable.notify_all()
 
     def close(self) -> None:
+        """Close the file, after making any line written without its sync durable."""
+        with contextlib.suppress(JournalWriteError):
+            self.sync()
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)

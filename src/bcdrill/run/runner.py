@@ -11,6 +11,7 @@ its failure was ignored) and every target is met, else 1.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -22,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bcdrill import __version__
-from bcdrill.common.errors import UsageError
+from bcdrill.common.errors import JournalWriteError, UsageError
 from bcdrill.common.redact import Redactor
 from bcdrill.executors import preload
 from bcdrill.executors.base import RunOptions
@@ -146,13 +147,21 @@ def drive(session: Session, parallel: int, *, done: Mapping[str, bool]) -> int:
                 done=done,
                 aborting=session.aborting,
                 hold=session.hold,
+                idle=lambda: _settle(session),
             )
             if result.aborted and not session.interrupted:
                 _rollback(session, runner)
     finally:
+        _settle(session)
         session.stop_notes()
         session.resources.close_all()
     return _finish(session, result)
+
+
+def _settle(session: Session) -> None:
+    """The deferred journal lines made durable (a worker has nothing to start at once)."""
+    with contextlib.suppress(JournalWriteError):  # the session has interrupted the run: it stops
+        session.settle()
 
 
 def _skip(session: Session, step: Step, reason: str, *, rollback: bool = False) -> None:

@@ -18,10 +18,15 @@ Semantics (DESIGN.md §2):
   skipped with "not started: drill aborted".
 - `interrupt` set (SIGINT/SIGTERM): nothing new starts; steps never started are left
   alone (no record: a resume starts them normally).
+
+`idle()`, when given, is called by a worker that ended a step and finds nothing to start at
+once, before it waits or stops (outside the scheduler's lock): the runner makes the journal
+lines it deferred durable there (run/session.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -58,6 +63,7 @@ class Schedule:
 
 RunFn = Callable[[str], StepStatus]
 SkipFn = Callable[[str, str], None]
+IdleFn = Callable[[], None]
 
 
 class _Graph:
@@ -108,14 +114,15 @@ def schedule(
     done: Mapping[str, bool] | None = None,
     aborting: threading.Event | None = None,
     hold: threading.Event | None = None,
+    idle: IdleFn | None = None,
 ) -> Schedule:
     """Run `tasks` in dependency order; `done` maps already-ended tasks to "satisfied?" (resume).
 
     `skip(id, reason)` is called for each skipped task, under the scheduler's lock.
     `aborting` is set when an `abort` failure stops the run, for runners that want to know.
-    While `hold` is set no task starts.
+    While `hold` is set no task starts. `idle()`: see the module's text.
     """
-    return _Scheduler(tasks, run, parallel, skip, interrupt, done or {}, aborting, hold).run()
+    return _Scheduler(tasks, run, parallel, skip, interrupt, done or {}, aborting, hold, idle).run()
 
 
 class _Scheduler:
@@ -131,8 +138,10 @@ class _Scheduler:
         done: Mapping[str, bool],
         aborting: threading.Event | None,
         hold: threading.Event | None = None,
+        idle: IdleFn | None = None,
     ) -> None:
         self.graph = _Graph(tasks, done)
+        self.idle = idle
         self.hold = hold or threading.Event()
         self.run_fn = run
         self.parallel = max(1, parallel)
@@ -174,22 +183,39 @@ class _Scheduler:
         return not self.running and (self._stopping() or not self.graph.ready)
 
     def _work(self) -> None:
-        while True:
-            with self.cond:
-                while self._stopping() or not self.graph.ready or self.hold.is_set():
-                    if self._over():
-                        self.over.set()
-                        self.cond.notify_all()
-                        return
-                    self.cond.wait(0.05)
-                _, tid = heapq.heappop(self.graph.ready)
-                self.graph.waiting.discard(tid)
-                self.running.add(tid)
+        tid = self._take(wait=True)
+        while tid is not None:
             status = self._call(tid)
             with self.cond:
                 self.running.discard(tid)
                 self._finished(tid, status)
                 self._wake()
+            tid = self._take(wait=False)
+            if tid is None:
+                self._idle()
+                tid = self._take(wait=True)
+
+    def _take(self, *, wait: bool) -> str | None:
+        """The next ready task, now marked running; None when there is none (without `wait`) or
+        when nothing more can start (with `wait`: the worker stops)."""
+        with self.cond:
+            while self._stopping() or not self.graph.ready or self.hold.is_set():
+                if not wait:
+                    return None
+                if self._over():
+                    self.over.set()
+                    self.cond.notify_all()
+                    return None
+                self.cond.wait(0.05)
+            _, tid = heapq.heappop(self.graph.ready)
+            self.graph.waiting.discard(tid)
+            self.running.add(tid)
+            return tid
+
+    def _idle(self) -> None:
+        if self.idle is not None:
+            with contextlib.suppress(Exception):  # a bug guard, as in `_call`: a worker never dies
+                self.idle()
 
     def _wake(self) -> None:
         """Wake only as many idle workers as there is new work for (this one takes a task itself)."""

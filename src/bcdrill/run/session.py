@@ -6,10 +6,18 @@ The notes watcher also applies the web console's requests (`requests.py`): hold/
 `Session.emit` appends a record to the journal (durable when it returns) and then
 hands it to every listener; a listener that raises is logged to `RUN_DIR/drill.log`
 and otherwise ignored. A failing journal append is not caught: the run stops.
+
+`emit(..., defer=True)` writes the line but leaves its `fdatasync` to the next durable line
+(or `settle()`), and tells the listeners only once it is on disk: a step's `step.finished`
+shares one sync with the `step.started` of the step its worker starts next. Nothing acts on a
+deferred line before it is durable: a dependent starts only after its own `step.started` was
+synced (which covers every earlier line), a listener hears of it only then, and a worker with
+nothing to start next settles before it waits (`drive` gives the scheduler `settle` as `idle`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import traceback
@@ -83,19 +91,51 @@ class Session:
         self._notes_stop = threading.Event()
         self._notes_thread: threading.Thread | None = None
         self._listeners_closed = False
+        self._deferred: list[Record] = []  # written, not yet known durable: the listeners wait
+        self._deferred_lock = threading.Lock()
         self._attach_listeners()
 
     # ---- journal and listeners ------------------------------------------------------------------
 
-    def emit(self, entry: Entry) -> Record:
-        """Journal one event (built by a constructor of record/events.py) and tell the listeners."""
+    def emit(self, entry: Entry, *, defer: bool = False) -> Record:
+        """Journal one event (built by a constructor of record/events.py) and tell the listeners.
+
+        `defer`: the line's sync is shared with the next durable line (see the module's text)."""
         try:
-            record = self.journal.write(entry)
+            record = self.journal.write(entry, durable=not defer)
         except JournalWriteError:
             self.interrupt("the journal cannot be written")  # nothing more may happen unrecorded
             raise
+        if defer:
+            with self._deferred_lock:
+                self._deferred.append(record)
+            return record
+        self._tell_durable()
         self.tell(record)
         return record
+
+    def settle(self) -> None:
+        """Make every deferred line durable and tell the listeners of them."""
+        with self._deferred_lock:
+            if not self._deferred:
+                return
+        try:
+            self.journal.sync()
+        except JournalWriteError:
+            self.interrupt("the journal cannot be written")
+            raise
+        self._tell_durable()
+
+    def _tell_durable(self) -> None:
+        """Tell the listeners of the deferred lines that are on disk by now (in journal order)."""
+        with self._deferred_lock:
+            if not self._deferred:
+                return
+            synced = self.journal.synced_seq
+            ready = [r for r in self._deferred if r["seq"] <= synced]
+            self._deferred = [r for r in self._deferred if r["seq"] > synced]
+        for record in sorted(ready, key=lambda r: r["seq"]):
+            self.tell(record)
 
     def _attach_listeners(self) -> None:
         for listener in self.listeners:
@@ -118,6 +158,8 @@ class Session:
         """Close the listeners once, while the journal is still open: what they report about
         themselves as they finish (e.g. a notification that could not be sent) is journaled."""
         if not self._listeners_closed:
+            with contextlib.suppress(JournalWriteError):
+                self.settle()  # no line deferred is left untold
             self._listeners_closed = True
             close_listeners(self.listeners)
 

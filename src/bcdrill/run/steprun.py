@@ -227,4 +227,6 @@ class StepRunner:
             finished["waived"] = True
         if outcome.survivors:  # left running on purpose (`nohup server &`): allowed, and on record
             finished["survivors"] = [{"pid": pid, "cmd": cmd} for pid, cmd in outcome.survivors]
-        self.s.emit(ev.step_finished(**finished))
+        # the final end's sync is shared with the next line made durable (a step.started: the step
+        # this worker starts next) — nothing acts on it before then (run/session.py)
+        self.s.emit(ev.step_finished(**finished), defer=final)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,35 @@ def test_threads_appending_keep_the_chain(tmp_path: Path) -> None:
             th.join()
     result = verify_journal(path)
     assert result.ok and result.lines == 400, result.message
+
+
+def test_a_deferred_line_is_written_at_once_and_synced_by_the_next_durable_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bcdrill.record import events as ev
+    from bcdrill.record import journal as journal_module
+
+    synced_sizes: list[int] = []  # the file's size at each fdatasync: what it made durable
+
+    def counting_sync(fd: int) -> None:
+        synced_sizes.append(os.fstat(fd).st_size)
+
+    monkeypatch.setattr(journal_module, "_sync", counting_sync)
+    path = tmp_path / "j.jsonl"
+    j = Journal.create(path, redactor=Redactor([]))
+    j.append("run.started", scenario="s")
+    assert j.synced_seq == 0 and len(synced_sizes) == 1
+    deferred = j.write(ev.note(kind="note", text="later"), durable=False)
+    assert deferred["seq"] == 1 and j.synced_seq == 0 and len(synced_sizes) == 1  # written, not synced
+    assert read_journal(path)[-1] == deferred  # on the file at once (a reader, a kill -9 keep it)
+    j.append("note", text="now")  # one sync covers both lines
+    assert j.synced_seq == 2 and len(synced_sizes) == 2 and synced_sizes[-1] == path.stat().st_size
+    j.sync()  # nothing left to sync: no fdatasync
+    assert len(synced_sizes) == 2
+    j.write(ev.note(kind="note", text="last"), durable=False)
+    j.close()  # closing syncs what was deferred
+    assert len(synced_sizes) == 3 and synced_sizes[-1] == path.stat().st_size
+    assert verify_journal(path).ok
 
 
 def _tamper(path: Path, how: str) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from bcdrill.executors.transport import process
 from bcdrill.executors.transport.process import run_process
 
 
@@ -63,6 +68,46 @@ def test_argv_env_cwd_and_exit_code(tmp_path: Path) -> None:
 def test_missing_program_is_exit_127() -> None:
     result = run_process(("/no/such/program",), log=Sink(), deadline=None, cancel=threading.Event())
     assert result.exit_code == 127 and "cannot start" in (result.last_line or "")
+    assert "/no/such/program" in (result.last_line or "")  # the program is named
+
+
+SIGPIPE_BIT = 1 << (signal.SIGPIPE - 1)
+
+
+@pytest.mark.parametrize("how", ["posix_spawn", "without close_range", "with cwd", "with its own PATH"])
+def test_a_command_gets_only_0_1_2_and_default_signals(
+    tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever way it is started, a command inherits no other descriptor of the runner (an
+    inheritable one included) and SIGPIPE at its default (Python ignores it), so `yes | head` ends."""
+    if how == "without close_range":  # an older kernel or C library: each descriptor is looked at
+        monkeypatch.setattr(process, "_close_range", lambda first, last, flags: -1)
+    opened = os.open(tmp_path, os.O_RDONLY)
+    leaked = os.dup2(opened, 200)  # inheritable, as os.dup2 makes it; far from the shell's own fd 10
+    os.close(opened)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    probe = bindir / "probe"
+    probe.write_text("#!/bin/sh\nls /proc/$$/fd | tr '\\n' ' '; echo; grep SigIgn /proc/$$/status\n")
+    probe.chmod(0o755)
+    cwd = str(tmp_path) if how == "with cwd" else None
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}"} if how == "with its own PATH" else None
+    command = ("probe",) if env else (str(probe),)
+    try:
+        result = run_process(
+            command, log=Sink(), deadline=None, cancel=threading.Event(), cwd=cwd, env=env, capture=True
+        )
+    finally:
+        os.close(leaked)
+    fds_line, sigign_line = result.output.splitlines()
+    assert result.exit_code == 0
+    fds = {int(fd) for fd in fds_line.split()}
+    assert {0, 1, 2} <= fds and leaked not in fds and fds <= {0, 1, 2, 10}, fds_line  # 10: dash's script
+    assert int(sigign_line.split()[1], 16) & SIGPIPE_BIT == 0, sigign_line
+    piped = run_process(
+        "yes | head -n 2", log=Sink(), deadline=time.monotonic() + 10, cancel=threading.Event()
+    )
+    assert piped.status == "exited" and piped.exit_code == 0
 
 
 def test_timeout_kills_the_whole_group_including_term_ignoring_children(tmp_path: Path) -> None:

@@ -154,9 +154,11 @@ def reports_of_finished_run(run_dir: Path, lang: str) -> int | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bcdrill.common.malloc import limit_arenas
     from bcdrill.run.runner import run_scenario
     from bcdrill.scenario.loader import load_scenario
 
+    limit_arenas()  # before any thread starts: the steps' worker threads share two arenas
     request = request_of(
         args,
         run_dir=Path(args.run_dir) if args.run_dir else None,
@@ -174,8 +176,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from bcdrill.common.malloc import limit_arenas
     from bcdrill.run.resume import resume_run
 
+    limit_arenas()
     if args.mark_done and not args.by:
         raise UsageError("--mark-done needs --by NAME — the person who checked the step's effect")
     finished = reports_of_finished_run(Path(args.run_dir), args.lang)

@@ -4,10 +4,12 @@
 
 Runs, interleaved round by round so that both tools see the same machine load:
 - 1 step / 1 activity and 200 steps / 200 activities running `true` (a local process each; bcdrill's
-  journal is fsynced line by line, Chaos Toolkit writes its journal.json at the end);
+  journal is fsynced as it goes, one fdatasync per step; Chaos Toolkit writes its journal.json at the end);
 - 20 × `sleep 0.1`;
 and reports medians, the per-step cost of each tool ((T200 − T1) / 199), bcdrill's per-step overhead
-above a bare spawn of `true` measured in the same run, and the ratios the targets are stated in:
+above a bare spawn of `true` measured in the same run (subprocess.run, the usual way, which Chaos Toolkit
+uses; also shown above a bare os.posix_spawnp, the way bcdrill starts a command), and the ratios the targets
+are stated in:
   overhead per step ≤ 0.5 × Chaos Toolkit's per-activity time; 1 step ≤ 1.5 × 1 activity.
 Then (unless --no-memory) the peak RSS of `drill run`, `drill report` and `drill verify` at 10,000, 30,000
 and 50,000 `wait: 0` steps (target ≤ 300 MB at 50,000 and growth linear in steps: the MB per 1,000 more
@@ -89,6 +91,24 @@ def bare_spawn(n: int = 400) -> float:
     return statistics.median(times)
 
 
+def bare_posix_spawn(n: int = 400) -> float:
+    """Median seconds of the same with os.posix_spawnp, as bcdrill starts a command without a cwd."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        read, write = os.pipe()
+        pid = os.posix_spawnp(
+            "true", ["true"], os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, write, 1)], setsid=True
+        )
+        os.close(write)
+        while os.read(read, 65536):
+            pass
+        os.close(read)
+        os.waitpid(pid, 0)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def compare(chaos: str | None, rounds: int) -> None:
     cases: dict[str, Callable[[int], list[str]]] = {}
     for label, argv, n in (
@@ -115,28 +135,36 @@ def compare(chaos: str | None, rounds: int) -> None:
                 str(exp),
             ]
     times: dict[str, list[float]] = {k: [] for k in cases}
-    spawns = []
+    spawns: list[float] = []
+    posix_spawns: list[float] = []
     names = list(cases)
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]  # rotate: nobody always goes first
         for name in order:
             times[name].append(timed(cases[name](r))[0])
         spawns.append(bare_spawn())
+        posix_spawns.append(bare_posix_spawn())
     med = {k: statistics.median(v) for k, v in times.items()}
     spawn = statistics.median(spawns)
-    print(f"rounds: {rounds}; bare spawn of `true`: {spawn * 1000:.3f} ms (median)")
+    posix_spawn = statistics.median(posix_spawns)
+    print(
+        f"rounds: {rounds}; bare spawn of `true`: {spawn * 1000:.3f} ms (median; subprocess.run), "
+        f"{posix_spawn * 1000:.3f} ms (os.posix_spawnp)"
+    )
     for k in names:
         print(f"  {k:16s} median {med[k]:.3f} s  (runs: {', '.join(f'{t:.3f}' for t in times[k])})")
     drill_step = (med["drill true200"] - med["drill true1"]) / 199
     overhead = drill_step - spawn
     print(
-        f"bcdrill per step {drill_step * 1000:.3f} ms, overhead above the bare spawn {overhead * 1000:.3f} ms"
+        f"bcdrill per step {drill_step * 1000:.3f} ms, overhead above the bare spawn "
+        f"{overhead * 1000:.3f} ms (above a bare posix_spawnp: {(drill_step - posix_spawn) * 1000:.3f} ms)"
     )
     if chaos:
         chaos_step = (med["chaos true200"] - med["chaos true1"]) / 199
         print(f"Chaos Toolkit per activity {chaos_step * 1000:.3f} ms")
         print(
-            f"RATIO overhead/activity {overhead / chaos_step:.3f} (target <= 0.5); "
+            f"RATIO overhead/activity {overhead / chaos_step:.3f} (target <= 0.5; above a bare posix_spawnp: "
+            f"{(drill_step - posix_spawn) / chaos_step:.3f}); "
             f"1 step / 1 activity {med['drill true1'] / med['chaos true1']:.3f} (target <= 1.5); "
             f"20 x sleep 0.1: {med['drill sleep20'] / med['chaos sleep20']:.3f} x"
         )

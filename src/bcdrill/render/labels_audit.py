@@ -81,7 +81,7 @@ AUDIT_EN: dict[str, str] = {
     "skipped or never run; an RPO target unmeasured",
     "rule_low": "a failure ignored (on_failure: ignore); a retried step; a late step (over 1.5 × expect "
     "and at least 10 s over); a step skipped by its when condition; a drill commander's decision in the web "
-    "console (hold, continue, skip, retry, mark done)",
+    "console (hold, continue, skip, retry, mark done); notifications not delivered",
     "d_failed": "failed",
     "d_timeout": "timed out",
     "d_failed_ignored": "failed (ignored)",
@@ -98,6 +98,7 @@ AUDIT_EN: dict[str, str] = {
     "d_run_resumed": "the drill was resumed",
     "d_run_rollback": "rollback ran",
     "d_run_orphans": "processes of a stopped runner were still running",
+    "d_notify_failed": "notifications not delivered (chat robot or webhook)",
     "run_level": "the drill run",
     "event": "Event",
     "h_run_events": "Run events (interruptions, resumes, rollback)",
@@ -108,6 +109,7 @@ AUDIT_EN: dict[str, str] = {
     "ep_resumed": "resumed",
     "ep_rollback": "rollback started",
     "ep_orphans": "leftover processes handled",
+    "ep_notify": "notifications not delivered",
     "after_resumes": "after {n} resume(s)",
     "resumes_annex": "Resumes",
     "gap_label": "stopped",
@@ -270,7 +272,7 @@ AUDIT_ZH: dict[str, str] = {
     "步骤被取消、中断、跳过或未执行；RPO 未测量",
     "rule_low": "已忽略的失败（on_failure: ignore）；重试过的步骤；"
     "延迟的步骤（超过预期 1.5 倍且多出至少 10 秒）；因条件不满足而跳过的步骤；"
-    "演练总指挥在网页控制台上的决定（暂停、继续、跳过、重试、标记完成）",
+    "演练总指挥在网页控制台上的决定（暂停、继续、跳过、重试、标记完成）；未送达的通知",
     "d_failed": "失败",
     "d_timeout": "超时",
     "d_failed_ignored": "失败（已忽略）",
@@ -287,6 +289,7 @@ AUDIT_ZH: dict[str, str] = {
     "d_run_resumed": "演练续跑",
     "d_run_rollback": "执行了回退",
     "d_run_orphans": "中断后仍有遗留进程在运行",
+    "d_notify_failed": "通知未送达（群机器人或 Webhook）",
     "run_level": "整个演练",
     "event": "事件",
     "h_run_events": "运行事件（中断、续跑、回退）",
@@ -297,6 +300,7 @@ AUDIT_ZH: dict[str, str] = {
     "ep_resumed": "续跑",
     "ep_rollback": "开始回退",
     "ep_orphans": "处理遗留进程",
+    "ep_notify": "通知未送达",
     "after_resumes": "（续跑 {n} 次后）",
     "resumes_annex": "续跑记录",
     "gap_label": "停止",

@@ -10,6 +10,7 @@ from typing import Any
 
 from bcdrill.record.events import (
     COMMANDER_ACTION,
+    NOTIFY_FAILED,
     RUN_FINISHED,
     RUN_INTERRUPTED,
     RUN_RESUMED,
@@ -24,7 +25,8 @@ from bcdrill.record.events import (
 @dataclass(frozen=True)
 class Episode:
     """One run-level event: kind is interrupted | aborted | crashed | resumed | rollback | orphans |
-    commander (a drill commander's decision in the web console: hold, continue, skip, retry, mark_done)."""
+    commander (a drill commander's decision in the web console: hold, continue, skip, retry, mark_done) |
+    notify (chat notifications that could not be delivered: a `notify.failed` line)."""
 
     kind: str
     ts: str
@@ -95,6 +97,9 @@ class HistoryFold:
         elif ev["event"] == COMMANDER_ACTION:
             keys = ("action", "step", "by", "role", "reason", "via", "client")
             episodes.append(Episode("commander", ev["ts"], ev["t"], _pick(ev, *keys)))
+        elif ev["event"] == NOTIFY_FAILED:
+            keys = ("channel", "platform", "messages", "kinds", "status", "error", "dropped")
+            episodes.append(Episode("notify", ev["ts"], ev["t"], _pick(ev, *keys)))
         elif ev["event"] == RUN_STARTED:
             self._stopped = False
         if ev["event"] not in (RUN_RESUMED, STEP_ORPHANS):

@@ -148,3 +148,39 @@ def test_ten_thousand_steps_all_appear_in_the_reports() -> None:
     for fmt in ("md", "html"):  # speed is measured by bench/bench_journal_report.py, not here
         text = render(b.records, fmt, "en")
         assert "s0" in text and "s9999" in text and "步骤 5000" in text
+
+
+def _run_with_notify_failures(failures: bool) -> list[dict[str, object]]:
+    b = JournalBuilder()
+    steps = [{"id": "switch", "title": "切换", "phase": "切换", "systems": []}]
+    b.add("run.started", 0.0, scenario="n", run_id="r", snapshot={"systems": {}, "steps": steps})
+    b.add("step.started", 1.0, step="switch", attempt=1)
+    if failures:
+        b.add(
+            "notify.failed", 1.5, channel="ops-room", platform="wecom", messages=1, kinds=["started"],
+            status=500, error="HTTP 500",
+        )  # fmt: skip
+    b.add("step.finished", 2.0, step="switch", attempt=1, status="ok", duration=1.0, detail="exit code 0")
+    b.add("run.finished", 3.0, status="complete", exit_code=0)
+    if failures:  # after the end: not sent within the flush bound
+        b.add(
+            "notify.failed", 8.0, channel="soc", platform="webhook", messages=2, kinds=["ended", "failed"],
+            status=None, error="not sent within 5s after the run ended", dropped=True,
+        )  # fmt: skip
+    return b.records
+
+
+def test_notifications_not_delivered_are_low_deviations_in_every_report() -> None:
+    clean = render(_run_with_notify_failures(False), "md", "en")
+    assert "delivered (chat robot" not in clean and "OBJECTIVES MET WITH DEVIATIONS" not in clean
+    events = _run_with_notify_failures(True)
+    md = render(events, "md", "en")
+    rows = [line for line in md.splitlines() if "notifications not delivered (chat robot or webhook)" in line]
+    assert len(rows) == 2, md
+    assert "low" in rows[0] and "channel: ops-room" in rows[0] and "status: 500" in rows[0]
+    assert "channel: soc" in rows[1] and "dropped: True" in rows[1] and "kinds: ended failed" in rows[1]
+    assert "OBJECTIVES MET WITH DEVIATIONS" in md
+    assert "通知未送达（群机器人或 Webhook）" in render(events, "md", "zh")
+    assert "notifications not delivered" in str(render(events, "html", "en"))
+    history = json.loads(render(events, "json", "en"))["history"]
+    assert [(h["kind"], h["channel"]) for h in history] == [("notify", "ops-room"), ("notify", "soc")]

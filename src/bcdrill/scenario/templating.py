@@ -161,7 +161,7 @@ class Templater:
         if not m:
             return f"undefined value: {text}"
         name = m.group(1)
+        define = f"undefined variable '{name}' — define it under vars: or pass --var {name}=VALUE"
         close = difflib.get_close_matches(name, list(self.vars), n=1)
-        if close:
-            return f"undefined variable '{name}' — did you mean '{close[0]}'?"
-        return f"undefined variable '{name}' — define it under vars: or pass --var {name}=VALUE"
+        # a close name may be a typo ('dr_sitee') or another variable ('dr_host' beside 'dr_port'): both ways
+        return f"{define} (or did you mean '{close[0]}'?)" if close else define

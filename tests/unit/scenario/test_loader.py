@@ -163,7 +163,8 @@ RULES = [
     (
         "undefined_var.yaml",
         [
-            "undefined_var.yaml:8:10: undefined variable 'dr_sitee' — did you mean 'dr_site'?",
+            "undefined_var.yaml:8:10: undefined variable 'dr_sitee' — define it under vars: or pass --var "
+            "dr_sitee=VALUE (or did you mean 'dr_site'?)",
             "undefined_var.yaml:10:12: undefined variable 'region' — define it under vars: or pass --var region=VALUE",
             "undefined_var.yaml:12:11: when: undefined variable 'missing_flag' — define it under vars: or pass --var missing_flag=VALUE",
         ],

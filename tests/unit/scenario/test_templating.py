@@ -36,7 +36,11 @@ def test_fast_path_matches_jinja2() -> None:
 
 
 def test_undefined_variable_with_suggestion() -> None:
-    with pytest.raises(TemplateProblem, match=r"^undefined variable 'sit' — did you mean 'site'\?$"):
+    with pytest.raises(
+        TemplateProblem,
+        match=r"^undefined variable 'sit' — define it under vars: or pass --var sit=VALUE "
+        r"\(or did you mean 'site'\?\)$",
+    ):
         T.render("{{ sit }}")
     with pytest.raises(TemplateProblem, match=r"define it under vars: or pass --var zzz=VALUE$"):
         T.render("x {{ zzz | upper }}")

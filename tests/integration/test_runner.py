@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -206,6 +207,10 @@ def test_until_gives_up_after_within(tmp_path: Path) -> None:
     assert run(path, run_dir) == 3  # on_failure abort
     fin = finals(run_dir)["never"]
     assert fin["status"] == "failed" and fin["detail"].startswith("not ok after 4 polls")
+    # the time named is the time the polls took (the step's duration), not the 350 ms window: the
+    # 4th poll at ~300 ms left no room for a 5th
+    took = re.match(r"not ok after 4 polls in (\d+)ms: ", fin["detail"])
+    assert took is not None and abs(int(took.group(1)) - fin["duration"] * 1000) <= 20, fin
 
 
 def test_abort_runs_rollback_and_skips_the_rest(tmp_path: Path) -> None:

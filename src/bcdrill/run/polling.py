@@ -2,7 +2,7 @@
 
 Polls start `every` seconds apart (measured from the start of the previous poll). All
 polls belong to one attempt; each is logged. The attempt ends ok at the first passing
-poll, failed when `within` runs out ("not ok after N polls in …: <last detail>"),
+poll, failed when `within` runs out ("not ok after N polls in <the time they took>: <last detail>"),
 timeout when the step's own timeout comes first, cancelled on cancel.
 """
 
@@ -31,17 +31,19 @@ def poll_until(until: Until, ctx: StepContext, call: Callable[[StepContext], Out
             return outcome, polls
         next_poll = poll_start + until.every
         if next_poll >= end or time.monotonic() >= end:
-            return _gave_up(until, ctx, outcome, polls, window_end), polls
+            return _gave_up(ctx, outcome, polls, window_end, time.monotonic() - start), polls
         if ctx.cancel.wait(next_poll - time.monotonic()):
             return Outcome("cancelled", f"cancelled after {polls} polls"), polls
 
 
-def _gave_up(until: Until, ctx: StepContext, last: Outcome, polls: int, window_end: float) -> Outcome:
+def _gave_up(ctx: StepContext, last: Outcome, polls: int, window_end: float, elapsed: float) -> Outcome:
+    """The attempt's end when no poll passed. The time named is the time the polls took, as the
+    step's duration shows it: the last poll may end before `within` (no room for another)."""
     status: Status
     if ctx.deadline is not None and ctx.deadline < window_end:
         status = "timeout"
         why = f"step timeout after {polls} polls"
     else:
         status = "failed"
-        why = f"not ok after {polls} polls in {format_duration(until.within)}"
+        why = f"not ok after {polls} polls in {format_duration(elapsed)}"
     return dataclasses.replace(last, status=status, detail=f"{why}: {last.detail}")

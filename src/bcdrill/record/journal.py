@@ -72,6 +72,7 @@ class Journal:
         self._mono_base = time.monotonic()
         self._lock = threading.Lock()
         self._broken: str | None = None  # why the journal can no longer be written
+        self._sync_failed = False  # an fdatasync failed: nothing more is known to reach the disk
         self._durable = threading.Condition()
         self._synced = seq - 1  # every line up to this seq is on disk
         self._syncing = False
@@ -145,14 +146,16 @@ class Journal:
             return self._synced
 
     def sync(self) -> None:
-        """Make every line written so far durable (one `fdatasync`, or none when they are)."""
+        """Make every line written so far durable (one `fdatasync`, or none when they are). Also after
+        a write failed (a full disk): the whole lines before it are still made durable."""
         with self._lock:
-            if self._fd is None or self._broken is not None:
+            if self._fd is None or self._sync_failed:
                 return
             fd, last = self._fd, self._seq - 1
         try:
             self._wait_durable(fd, last)
         except OSError as exc:
+            self._sync_failed = True
             raise self._break(exc) from None
 
     def _append(self, event: str, payload: Mapping[str, Any], durable: bool) -> Record:
@@ -176,6 +179,7 @@ class Journal:
             try:
                 self._wait_durable(fd, record["seq"])
             except OSError as exc:
+                self._sync_failed = True
                 raise self._break(exc) from None
         return cast(Record, record)  # the writers are ours; `read_journal` checks what it reads
 

@@ -105,6 +105,8 @@ class Session:
             record = self.journal.write(entry, durable=not defer)
         except JournalWriteError:
             self.interrupt("the journal cannot be written")  # nothing more may happen unrecorded
+            with contextlib.suppress(JournalWriteError):
+                self.settle()  # the whole lines before the failed one: on disk, and told
             raise
         if defer:
             with self._deferred_lock:

@@ -144,6 +144,39 @@ def test_a_deferred_line_is_written_at_once_and_synced_by_the_next_durable_one(
     assert verify_journal(path).ok
 
 
+def test_after_a_write_fails_the_deferred_lines_before_it_are_still_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk: the line that could not be written is cut off, but the step end written just
+    before it without its sync must still reach the disk (and the listeners: see test_session)."""
+    import errno
+
+    from bcdrill.common.errors import JournalWriteError
+    from bcdrill.record import events as ev
+    from bcdrill.record import journal as journal_module
+
+    synced_sizes: list[int] = []
+    real_sync = journal_module._sync
+    monkeypatch.setattr(
+        journal_module, "_sync", lambda fd: (synced_sizes.append(os.fstat(fd).st_size), real_sync(fd))
+    )
+    path = tmp_path / "j.jsonl"
+    j = Journal.create(path, redactor=Redactor([]))
+    j.append("run.started", scenario="s")
+    j.write(ev.note(kind="note", text="deferred"), durable=False)
+
+    def disk_full(fd: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal_module, "_write_all", disk_full)
+    with pytest.raises(JournalWriteError, match="No space left on device"):
+        j.append("note", text="never written")
+    j.sync()
+    assert j.synced_seq == 1 and synced_sizes[-1] == path.stat().st_size
+    assert [r["text"] for r in read_journal(path)[1:]] == ["deferred"]
+    j.close()
+
+
 def _tamper(path: Path, how: str) -> None:
     lines = _lines(path)
     if how == "edit":

@@ -40,20 +40,37 @@ def _valid(values: dict[str, Any]) -> bool:
 
 def _run(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:
     if not isinstance(value, YMap):
-        return RunAction(command=value)
+        return RunAction(command=value) if _no_nul(ctx, value, pos, where) else None
     f = ctx.fields(value, F.RUN, where)
     env: dict[str, str] = {}
     for key, val in (f["env"] if isinstance(f["env"], dict) else {}).items():
         if isinstance(val, (dict, list)):
             ctx.add(value.pos, f"{where}.env.{key}: expected a string, got a {type(val).__name__}")
             return None
+        if not key or "=" in key or "\0" in key:
+            ctx.add(value.pos, f"{where}.env: {key!r} cannot name a variable — use letters, digits and _")
+            return None
         env[key] = "" if val is None else str(val)
     cwd = f["cwd"]
     if isinstance(cwd, str) and not Path(cwd).is_absolute():
         cwd = str(ctx.base_dir / cwd)
-    if not _valid(f):
+    if not _valid(f) or not _no_nul(ctx, (f["command"], *env.values()), value.pos, where):
         return None
     return RunAction(command=f["command"], cwd=cwd, env=env)
+
+
+def _no_nul(ctx: Ctx, value: Any, pos: Pos, where: str) -> bool:
+    """A command or environment value with a NUL character cannot be given to a process."""
+
+    def texts(v: Any) -> list[str]:
+        if isinstance(v, tuple):
+            return [t for item in v for t in texts(item)]
+        return [v] if isinstance(v, str) else []
+
+    if any("\0" in t for t in texts(value)):
+        ctx.add(pos, f"{where}: a NUL character (\\0) cannot be passed to a command — remove it")
+        return False
+    return True
 
 
 def _ssh(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:

@@ -471,3 +471,19 @@ def test_a_cli_var_no_template_uses_is_a_warning_with_a_suggestion(tmp_path: Pat
     assert load_scenario(path, cli_vars={"zzz": "1"}).warnings == (
         f"{path}: --var zzz=… is not used by this scenario — check the name",
     )
+
+
+def test_a_nul_character_or_an_equals_sign_in_an_env_name_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    steps = (
+        '  - {id: a, run: "echo \\0x"}\n'
+        '  - {id: b, run: {command: [echo, ok], env: {"A=B": "1"}}}\n'
+        '  - {id: c, run: {command: [echo, ok], env: {A: "x\\0y"}}}\n'
+        '  - {id: d, run: {command: [echo, "a\\0"]}}\n'
+    )
+    path = _write(tmp_path, BASE + "systems: {}\nsteps:\n" + steps)
+    assert problems_of(path) == [
+        f"{path}:7:18: steps[a].run: a NUL character (\\0) cannot be passed to a command — remove it",
+        f"{path}:8:18: steps[b].run.env: 'A=B' cannot name a variable — use letters, digits and _",
+        f"{path}:9:18: steps[c].run: a NUL character (\\0) cannot be passed to a command — remove it",
+        f"{path}:10:18: steps[d].run: a NUL character (\\0) cannot be passed to a command — remove it",
+    ]

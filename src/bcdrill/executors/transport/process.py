@@ -203,6 +203,9 @@ def _posix_spawn(argv: list[str], env: Mapping[bytes, bytes]) -> Child | None:
     except OSError as exc:
         os.close(read)
         raise OSError(exc.errno, exc.strerror, argv[0]) from None  # named as subprocess names it
+    except BaseException:  # e.g. ValueError for a NUL byte in an argument: no descriptor is left open
+        os.close(read)
+        raise
     finally:
         os.close(write)
     return Child(pid, read)

@@ -188,3 +188,14 @@ def test_a_long_line_in_many_chunks_is_one_line_and_lines_split_as_before() -> N
     out.feed(b"tail", final=True)
     assert sink.lines == ["x" * 200_000 + "\r\n", "next\r\n", "third\n", "tail\n"]  # as splitlines
     assert out.last_line == "tail"
+
+
+def test_a_command_that_cannot_be_spawned_leaves_no_descriptor_open() -> None:
+    """posix_spawnp refuses a NUL byte with ValueError (the loader refuses it first): the pipe made for
+    the command's output is closed again, whatever the error — a polled check would otherwise leak one
+    descriptor per poll until the runner can open no more."""
+    before = set(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        with pytest.raises(ValueError):
+            run_process(("echo", "a\0b"), log=Sink(), deadline=None, cancel=threading.Event())
+    assert set(os.listdir("/proc/self/fd")) == before

@@ -1,6 +1,7 @@
 """bcdrill beside its open-source peer, Chaos Toolkit, on the same machine in one run.
 
-    python bench/bench_peers.py [--install-chaostoolkit] [--chaos PATH] [--rounds N] [--no-memory]
+    python bench/bench_peers.py [--install-chaostoolkit] [--chaos PATH] [--rounds N]
+                                [--no-memory | --only-memory] [--sizes 10000,30000,50000]
 
 Runs, interleaved round by round so that both tools see the same machine load:
 - 1 step / 1 activity and 200 steps / 200 activities running `true` (a local process each; bcdrill's
@@ -13,7 +14,8 @@ are stated in:
   overhead per step ≤ 0.5 × Chaos Toolkit's per-activity time; 1 step ≤ 1.5 × 1 activity.
 Then (unless --no-memory) the peak RSS of `drill run`, `drill report` and `drill verify` at 10,000, 30,000
 and 50,000 `wait: 0` steps (target ≤ 300 MB at 50,000 and growth linear in steps: the MB per 1,000 more
-steps between two sizes is printed, the same from 10,000 to 30,000 as from 30,000 to 50,000 when linear).
+steps between two sizes is printed, the same from 10,000 to 30,000 as from 30,000 to 50,000 when linear),
+and of `drill resume` of the largest run interrupted (SIGINT) once half its steps had ended.
 
 Chaos Toolkit is not a dependency of bcdrill: `--install-chaostoolkit` installs it into a throw-away
 virtualenv under the work directory; `--chaos PATH` uses an existing `chaos` executable. Without either,
@@ -26,6 +28,7 @@ import argparse
 import itertools
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -199,6 +202,27 @@ def memory(sizes: tuple[int, ...]) -> None:
             print(f"  {name}: MB per 1,000 more steps {', '.join(slopes)} (from {points[0][1]} MB)")
 
 
+def resume_memory(n: int) -> None:
+    """Peak RSS of `drill resume` of an n-step run interrupted (SIGINT) once half its steps ended."""
+    run_dir = WORK / f"big-resume-{n}"
+    argv = [*DRILL, "run", str(wait_scenario(n)), "--run-dir", str(run_dir)]
+    proc = subprocess.Popen(argv, cwd=WORK, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal, lines, offset = run_dir / "journal.jsonl", 0, 0
+    while proc.poll() is None and lines < n:  # two lines a step: n lines is half the steps
+        time.sleep(0.05)
+        if journal.exists():
+            with open(journal, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+            offset += len(data)
+            lines += data.count(b"\n")
+    proc.send_signal(signal.SIGINT)
+    if proc.wait() != 3:
+        raise SystemExit(f"the interrupted run ended with {proc.returncode}, not 3")
+    wall, rss = timed([*DRILL, "resume", str(run_dir)])
+    print(f"{n:>6} steps, interrupted after {lines} journal lines: peak RSS resume {rss} MB ({wall:.1f} s)")
+
+
 def compile_bytecode() -> None:
     """Both tools start from compiled bytecode, as an installed package does: pip compiles a wheel's
     modules (Chaos Toolkit's venv has its .pyc), while an editable checkout under
@@ -220,6 +244,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--no-memory", action="store_true", help="skip the 10,000/50,000-step memory figures")
     p.add_argument("--sizes", default="10000,30000,50000", help="step counts of the memory figures")
+    p.add_argument("--only-memory", action="store_true", help="memory figures only (no comparison)")
     args = p.parse_args()
     chaos = install_chaos() if args.install_chaostoolkit else args.chaos
     print(
@@ -227,9 +252,12 @@ def main() -> None:
         f"load {os.getloadavg()[0]:.2f}, work dir {WORK}"
     )
     compile_bytecode()
-    compare(chaos, args.rounds)
+    if not args.only_memory:
+        compare(chaos, args.rounds)
     if not args.no_memory:
-        memory(tuple(int(s) for s in args.sizes.split(",")))
+        sizes = tuple(int(s) for s in args.sizes.split(","))
+        memory(sizes)
+        resume_memory(max(sizes))
 
 
 if __name__ == "__main__":

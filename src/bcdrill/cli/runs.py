@@ -135,20 +135,21 @@ def _main_thread() -> bool:
 def reports_of_finished_run(run_dir: Path, lang: str) -> int | None:
     """For `drill resume` of a run that ended but whose reports were never written (interrupted while
     writing them): write them and return the run's exit code; None when there is something to resume."""
+    from bcdrill.record.events import RUN_STARTED
     from bcdrill.record.journal import iter_journal
     from bcdrill.render import DEFAULT_FORMATS, FILENAMES, write_reports
-    from bcdrill.verdicts.fold import fold
+    from bcdrill.verdicts.fold import FOLDED_EVENTS, fold
     from bcdrill.verdicts.summary import run_status
 
     path = run_dir / "journal.jsonl"
     if not path.is_file():
         return None
-    journal = fold(iter_journal(path))
-    status, code, _ = run_status(journal.records)
+    # the run-level lines only, as a stream: the step lines and run.started's snapshot are not needed
+    status, code, _ = run_status(list(iter_journal(path, skip={*FOLDED_EVENTS, RUN_STARTED})))
     missing = [fmt for fmt in DEFAULT_FORMATS if not (run_dir / FILENAMES[fmt]).exists()]
     if status != "complete" or code is None or not missing:
         return None
-    for written in write_reports(run_dir, list(DEFAULT_FORMATS), lang=lang, journal=journal):
+    for written in write_reports(run_dir, list(DEFAULT_FORMATS), lang=lang, journal=fold(iter_journal(path))):
         print(written)
     return code
 
@@ -192,7 +193,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
         by=args.by,
         drop_partial_line=args.drop_partial_line,
     )
-    return report_run(resume_run(Path(args.run_dir), request), args.lang)
+    result = resume_run(Path(args.run_dir), request)
+    del request  # its listeners hold the scenario: the reports read the journal alone
+    gc.collect()
+    return report_run(result, args.lang)
 
 
 def cmd_ack(args: argparse.Namespace) -> int:

@@ -20,12 +20,11 @@ T0 and the systems already recovered come from the journal; `t` continues its sc
 
 from __future__ import annotations
 
-import itertools
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bcdrill.common.errors import RunDirError
 from bcdrill.common.redact import Redactor
@@ -39,7 +38,6 @@ from bcdrill.record.events import (
     SYSTEM_RECOVERED,
     Record,
     RunStarted,
-    StepFinished,
     StepStarted,
 )
 from bcdrill.record.journal import Journal, iter_journal
@@ -54,13 +52,24 @@ from bcdrill.run.stepclock import record_clock_events
 from bcdrill.scenario.model import Scenario
 
 
+@dataclass(frozen=True)
+class LastEnd:
+    """What resume needs of a step's last `step.finished` (the whole record is not kept: a 50,000-step
+    journal would hold tens of MB of them)."""
+
+    status: str
+    detail: str | None
+    waived: bool
+    final: bool
+
+
 @dataclass
 class Past:
     """What the journal records about the earlier session(s)."""
 
-    started: RunStarted
+    started: RunStarted  # without its `snapshot` (`full_run_started` reads it again when needed)
     status: str | None = None  # of the last run.finished
-    last: dict[str, StepFinished] = field(default_factory=dict)  # last step.finished per step
+    last: dict[str, LastEnd] = field(default_factory=dict)  # last step.finished per step
     attempts: dict[str, int] = field(default_factory=dict)
     open: dict[str, StepStarted] = field(default_factory=dict)  # step.started without finish
     t0: float | None = None
@@ -74,14 +83,17 @@ def read_past(records: Iterable[Record], path: Path) -> Past:
     first = next(lines, None)
     if first is None or first["event"] != RUN_STARTED:
         raise RunDirError(f"{path}: the journal does not start with run.started; it cannot be resumed")
-    past = Past(started=first)
-    for r in itertools.chain([first], lines):
+    past = Past(started=cast(RunStarted, {k: v for k, v in first.items() if k != "snapshot"}))
+    del first  # its snapshot: a dict per step
+    for r in lines:
         if r["event"] == STEP_STARTED and not r.get("rollback"):
             past.attempts[r["step"]] = max(past.attempts.get(r["step"], 0), r["attempt"])
             past.open[r["step"]] = r
         elif r["event"] == STEP_FINISHED and not r.get("rollback"):
             past.attempts[r["step"]] = max(past.attempts.get(r["step"], 0), r["attempt"])
-            past.last[r["step"]] = r
+            past.last[r["step"]] = LastEnd(
+                r["status"], r.get("detail"), bool(r.get("waived")), bool(r.get("final", True))
+            )
             past.open.pop(r["step"], None)
         elif r["event"] == CLOCK_DECLARED:
             past.t0, past.t0_ts = float(r["t0"]), r.get("t0_ts")
@@ -90,6 +102,14 @@ def read_past(records: Iterable[Record], path: Path) -> Past:
         elif r["event"] == RUN_FINISHED:
             past.status = r["status"]
     return past
+
+
+def full_run_started(path: Path) -> RunStarted:
+    """The journal's first line, run.started, with its snapshot (read again: it is not kept)."""
+    first = next(iter_journal(path), None)
+    if first is None or first["event"] != RUN_STARTED:
+        raise RunDirError(f"{path}: the journal does not start with run.started; it cannot be resumed")
+    return first
 
 
 @dataclass
@@ -122,7 +142,7 @@ def decide(scn: Scenario, past: Past, rerun: Sequence[str], mark_done: Sequence[
     decision, problems = Decision(), []
     for step in scn.steps:
         last = past.last.get(step.id)
-        status = last["status"] if last else None
+        status = last.status if last else None
         if step.id in past.open or status in ("interrupted", "cancelled"):
             if step.id in past.open:
                 decision.crashed.append(step.id)
@@ -130,13 +150,11 @@ def decide(scn: Scenario, past: Past, rerun: Sequence[str], mark_done: Sequence[
                 decision.marked.append(step.id)
             elif not (step.idempotent or step.id in rerun):
                 problems.append(_in_flight_message(step.id))
-        elif status == "ok" or (
-            status == "skipped" and last and (last.get("detail") == DISABLED or last.get("waived"))
-        ):
+        elif status == "ok" or (status == "skipped" and last and (last.detail == DISABLED or last.waived)):
             if step.id in rerun or step.id in mark_done:
                 problems.append(f"step {step.id} already ended {status}; it is never re-run")
             decision.done[step.id] = True
-        elif status in FAILED and last and last.get("final", True):
+        elif status in FAILED and last and last.final:
             if step.id in mark_done:
                 decision.marked.append(step.id)
             elif step.on_failure == "abort" and step.id not in rerun:
@@ -199,7 +217,8 @@ def resume_run(run_dir: Path, request: RunRequest) -> RunResult:
             )
             try:
                 _restore(session, past)
-                session.tell(past.started)  # listeners learn the scenario again (targets, steps)
+                if session.listeners:  # they learn the scenario again (targets, steps): its snapshot
+                    session.tell(full_run_started(run_dir / JOURNAL))
                 session.emit(
                     ev.run_resumed(
                         user=user_name(),

@@ -150,19 +150,14 @@ def _wait(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:
 
 def _check(ctx: Ctx, value: Any, pos: Pos, where: str) -> Action | None:
     f = ctx.fields(value, F.CHECK, where)
-    given = [p for p in F.PROBES if value.get(p) is not None]
-    if not given:
-        ctx.add(value.pos, f"{where} has no probe — add one of: {', '.join(F.PROBES)}")
+    kind = ctx.exactly_one(value, F.PROBES, "probe", where, "use one probe per step")
+    if kind is None:
         return None
-    if len(given) > 1:
-        msg = f"{where} has more than one probe ({' and '.join(given)}) — use one probe per step"
-        ctx.add(value.key_pos[given[1]], msg)
-        return None
-    if value.get("args") is not None and given[0] != "python":
+    if value.get("args") is not None and kind != "python":
         ctx.add(value.key_pos["args"], f"{where}.args: only a python check takes args — remove it")
-    if f[given[0]] is INVALID:
+    if f[kind] is INVALID:
         return None
-    probe = _PROBES[given[0]](ctx, f, value, label(where, given[0]))
+    probe = _PROBES[kind](ctx, f, value, label(where, kind))
     return CheckAction(probe=probe) if probe is not None else None
 
 

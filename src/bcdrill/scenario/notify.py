@@ -60,16 +60,8 @@ def build_notify(ctx: Ctx, value: Any, teams: Collection[str]) -> tuple[Notify |
 
 
 def _platform(ctx: Ctx, m: YMap, where: str, *, told: bool) -> str | None:
-    given = [p for p in F.NOTIFY_PLATFORMS if m.get(p) is not None]
-    if not given:
-        if not told:
-            ctx.add(m.pos, f"{where} has no platform — add exactly one of: {', '.join(F.NOTIFY_PLATFORMS)}")
-        return None
-    if len(given) > 1:
-        msg = f"{where} has more than one platform ({given[0]} and {given[1]}) — use one channel per robot"
-        ctx.add(m.key_pos[given[1]], msg)
-        return None
-    return given[0]
+    advice = "use one channel per robot"
+    return ctx.exactly_one(m, F.NOTIFY_PLATFORMS, "platform", where, advice, quiet_if_none=told)
 
 
 def _channel(

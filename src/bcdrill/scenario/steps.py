@@ -33,15 +33,8 @@ def _ok(value: Any, fallback: Any) -> Any:
 
 
 def _one_action(ctx: Ctx, m: YMap, f: dict[str, Any], where: str) -> tuple[str | None, Any]:
-    given = [k for k in ACTION_KINDS if m.get(k) is not None]
-    if not given:
-        ctx.add(m.pos, f"{where} has no action — add exactly one of: {', '.join(ACTION_KINDS)}")
-        return None, INVALID
-    if len(given) > 1:
-        msg = f"{where} has more than one action ({' and '.join(given)}) — split it into one step per action"
-        ctx.add(m.key_pos[given[1]], msg)
-        return None, INVALID
-    return given[0], f[given[0]]
+    kind = ctx.exactly_one(m, ACTION_KINDS, "action", where, "split it into one step per action")
+    return (kind, f[kind]) if kind is not None else (None, INVALID)
 
 
 def _until(ctx: Ctx, m: YMap, f: dict[str, Any], kind: str | None, where: str) -> Until | None:

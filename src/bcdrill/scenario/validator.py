@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,23 @@ class Ctx:
 
     def warn(self, pos: Pos, message: str) -> None:
         self.warnings.append(Problem(self.file, pos.line, pos.col, message))
+
+    def exactly_one(
+        self, m: YMap, keys: Sequence[str], noun: str, where: str, advice: str, *, quiet_if_none: bool = False
+    ) -> str | None:
+        """The one key of `keys` that `m` gives (a step's action, a check's probe, a channel's platform);
+        None, with a problem, when it gives none (unless `quiet_if_none`: already told) or several."""
+        given = [k for k in keys if m.get(k) is not None]
+        if len(given) == 1:
+            return given[0]
+        if not given:
+            if not quiet_if_none:
+                self.add(m.pos, f"{where} has no {noun} — add exactly one of: {', '.join(keys)}")
+        else:
+            self.add(
+                m.key_pos[given[1]], f"{where} has more than one {noun} ({' and '.join(given)}) — {advice}"
+            )
+        return None
 
     def text(self, value: str, pos: Pos, *, shell: bool = False) -> Any:
         """`value` rendered, or INVALID (with a problem at `pos`)."""

@@ -28,7 +28,7 @@ RULES = [
             "actions.yaml:6:5: steps[nothing] has no action — add exactly one of: run, ssh, ansible, awx, check, manual, wait",
             "actions.yaml:10:5: steps[both] has more than one action (run and manual) — split it into one step per action",
             "actions.yaml:12:38: steps[probes].check has more than one probe (tcp and smtp) — use one probe per step",
-            "actions.yaml:14:12: steps[noprobe].check has no probe — add one of: http, tcp, smtp, command, ssh, python",
+            "actions.yaml:14:12: steps[noprobe].check has no probe — add exactly one of: http, tcp, smtp, command, ssh, python",
         ],
     ),
     (

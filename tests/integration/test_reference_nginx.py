@@ -146,8 +146,11 @@ class Watcher(threading.Thread):
             time.sleep(0.02)
 
 
-def run_switch(site: Site, tmp_path: Path, **extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """`drill run` of the reference scenario against `site` (auto-acknowledged); its result and run dir."""
+def run_switch(
+    site: Site, tmp_path: Path, *options: str, **extra: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`drill run` of the reference scenario against `site` (auto-acknowledged, with `options` such as
+    --dry-run); its result and run dir."""
     inventory = tmp_path / "proxies.ini"
     inventory.write_text(
         f"[proxies]\nproxy-1 ansible_connection=local ansible_python_interpreter={sys.executable}\n"
@@ -162,7 +165,16 @@ def run_switch(site: Site, tmp_path: Path, **extra: str) -> tuple[subprocess.Com
         "dr_backend": site.backends["dr"],
         **extra,
     }
-    argv = ["run", str(SCENARIO), "--run-dir", str(run_dir), "--auto-ack", "--inventory", str(inventory)]
+    argv = [
+        "run",
+        str(SCENARIO),
+        "--run-dir",
+        str(run_dir),
+        "--auto-ack",
+        "--inventory",
+        str(inventory),
+        *options,
+    ]
     argv += [arg for name, value in variables.items() for arg in ("--var", f"{name}={value}")]
     result = subprocess.run(
         [sys.executable, "-m", "bcdrill.cli", *argv],
@@ -238,3 +250,25 @@ def test_when_dr_never_answers_the_drill_aborts_and_the_rollback_puts_users_back
     assert "site=production" in site.get()
     assert site.backends["production"] in site.upstream.read_text()
     assert site.backends["dr"] not in site.upstream.read_text()
+
+
+def test_a_dry_run_rehearses_the_switch_and_leaves_users_on_production(site: Site, tmp_path: Path) -> None:
+    """--dry-run: the checks through the proxy run for real, the playbooks in check mode change nothing,
+    and the check that DR serves (`dry_run: skip`: nothing was switched) is shown, not run."""
+    before = site.upstream.read_text()
+    watcher = Watcher(site)
+    watcher.start()
+    result, run_dir = run_switch(site, tmp_path, "--dry-run")
+    watcher.done.set()
+    watcher.join(10)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    records = [
+        json.loads(line) for line in (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    finished = {r["step"]: r for r in records if r["event"] == "step.finished"}
+    assert all(r["status"] == "ok" for r in finished.values()), finished
+    assert finished["dr-serves"]["detail"] == "dry run: not run (dry_run: skip)"
+    assert finished["pre-check"]["detail"].startswith("HTTP 200")  # asked the real proxy
+    assert finished["production-serves"]["detail"].startswith("HTTP 200")
+    assert [c[1] for c in watcher.changes] == ["production"]  # users never left production
+    assert site.upstream.read_text() == before

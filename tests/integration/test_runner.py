@@ -287,6 +287,24 @@ def test_dry_run_executes_nothing(tmp_path: Path) -> None:
     assert events(run_dir, "run.started")[0]["dry_run"] is True
 
 
+def test_a_check_marked_dry_run_skip_is_shown_not_run_in_a_dry_run_and_runs_otherwise(tmp_path: Path) -> None:
+    marker = tmp_path / "asked"
+    path = write(
+        tmp_path,
+        f"""\
+        steps:
+          - {{id: dr-serves, check: {{command: {{command: "touch {marker}; false"}}}}, dry_run: skip}}
+        """,
+    )
+    assert run(path, tmp_path / "rehearsal", options=RunOptions(dry_run=True)) == 0
+    assert finals(tmp_path / "rehearsal")["dr-serves"]["detail"] == "dry run: not run (dry_run: skip)"
+    assert not marker.exists()  # not even asked
+    snapshot = events(tmp_path / "rehearsal", "run.started")[0]["snapshot"]["steps"][0]
+    assert snapshot["dry_run"] == "skip"
+    assert run(path, tmp_path / "real") == 3  # a real run asks, and the failure aborts
+    assert marker.exists() and finals(tmp_path / "real")["dr-serves"]["status"] == "failed"
+
+
 def test_dry_run_leaves_the_rpo_of_a_command_not_run_unmeasured(tmp_path: Path) -> None:
     """A dry run does not run the command that would print the newest-data time: no failure, no abort."""
     path = write(

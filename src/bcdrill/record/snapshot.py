@@ -33,6 +33,7 @@ class StepSpec(_Identified, total=False):
     when: str | None
     enabled: bool
     idempotent: bool
+    dry_run: str  # only "skip" is recorded
     declares: bool
     recovers: list[str]
     rpo_of: list[str]
@@ -84,7 +85,7 @@ class Snapshot(TypedDict, total=False):
 
 
 def step_snapshot(step: Step, *, rollback: bool = False) -> StepSpec:
-    return {
+    spec: StepSpec = {
         "id": step.id,
         "title": step.title,
         "phase": step.phase,
@@ -106,6 +107,9 @@ def step_snapshot(step: Step, *, rollback: bool = False) -> StepSpec:
         "rollback": rollback,
         "source": str(step.pos),
     }
+    if step.dry_run == "skip":  # recorded only when set: older journals and reports stay as they were
+        spec["dry_run"] = "skip"
+    return spec
 
 
 def _system(s: System) -> SystemSpec:

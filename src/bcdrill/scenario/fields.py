@@ -19,6 +19,7 @@ from typing import Any
 DRILL_TYPES = ("tabletop", "walkthrough", "simulation", "functional", "live")
 ENVIRONMENTS = ("lab", "staging", "production")
 ON_FAILURE = ("abort", "continue", "ignore")
+DRY_RUN = ("run", "skip")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 NAME_PATTERN = r"[a-z0-9][a-z0-9-]*"
 PROBES = ("http", "tcp", "smtp", "command", "ssh", "python")
@@ -170,6 +171,14 @@ STEP = (
     _f("on_failure", "enum", "abort | continue | ignore.", choices=ON_FAILURE),
     _f("when", "when", "Jinja2 expression; false: the step is skipped."),
     _f("idempotent", "bool", "Safe to re-run on resume.", default=False),
+    _f(
+        "dry_run",
+        "enum",
+        "In a dry run: run (as usual: a check runs, other actions are shown, not run) | skip (shown, not "
+        "run: a check of an effect the dry run does not cause, e.g. DR serving after the switch).",
+        choices=DRY_RUN,
+        default="run",
+    ),
     _f("declares", "bool", "This step's end is T0 (the disaster clock).", default=False),
     _f("recovers", "str_list", "Systems whose RTO stops at this step's successful end."),
     _f("rpo_of", "str_list", "Systems whose newest-data time this step's last output line reports."),

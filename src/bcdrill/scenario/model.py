@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 OnFailure = Literal["abort", "continue", "ignore"]
+DryRun = Literal["run", "skip"]
 DrillType = Literal["tabletop", "walkthrough", "simulation", "functional", "live"]
 Environment = Literal["lab", "staging", "production"]
 
@@ -252,6 +253,7 @@ class Step:
     when: str | None = None  # the expression as written
     enabled: bool = True  # the value of `when` (True when there is none)
     idempotent: bool = False
+    dry_run: DryRun = "run"  # skip: in a dry run the step is shown, not run (not even a check)
     declares: bool = False
     recovers: tuple[str, ...] = ()
     rpo_of: tuple[str, ...] = ()

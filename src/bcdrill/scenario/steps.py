@@ -126,6 +126,7 @@ def build_step(ctx: Ctx, m: YMap, where: str, prev: str | None, defaults: Defaul
         when=when,
         enabled=enabled,
         idempotent=_ok(f["idempotent"], False),
+        dry_run=_ok(f["dry_run"], "run"),
         declares=_ok(f["declares"], False) and not rollback,
         recovers=() if rollback else _ok(f["recovers"], ()),
         rpo_of=() if rollback else _ok(f["rpo_of"], ()),

@@ -176,7 +176,7 @@ RULES = [
             "unknown_key.yaml:9:5: unknown key 'expct' in steps[a] — did you mean 'expect'?",
             "unknown_key.yaml:11:10: missing required key 'command' in steps[b].ssh — add command: <command>",
             "unknown_key.yaml:11:20: unknown key 'comand' in steps[b].ssh — did you mean 'command'?",
-            "unknown_key.yaml:12:5: unknown key 'frobnicate' in steps[b] — expected one of: id, title, phase, team, systems, needs, run, ssh, ansible, awx, check, manual, wait, timeout, expect, retries, retry_delay, until, on_failure, when, idempotent, declares, recovers, rpo_of",
+            "unknown_key.yaml:12:5: unknown key 'frobnicate' in steps[b] — expected one of: id, title, phase, team, systems, needs, run, ssh, ansible, awx, check, manual, wait, timeout, expect, retries, retry_delay, until, on_failure, when, idempotent, dry_run, declares, recovers, rpo_of",
         ],
     ),
     (

@@ -135,17 +135,15 @@ def _main_thread() -> bool:
 def reports_of_finished_run(run_dir: Path, lang: str) -> int | None:
     """For `drill resume` of a run that ended but whose reports were never written (interrupted while
     writing them): write them and return the run's exit code; None when there is something to resume."""
-    from bcdrill.record.events import RUN_STARTED
     from bcdrill.record.journal import iter_journal
     from bcdrill.render import DEFAULT_FORMATS, FILENAMES, write_reports
-    from bcdrill.verdicts.fold import FOLDED_EVENTS, fold
+    from bcdrill.verdicts.fold import fold, run_level_records
     from bcdrill.verdicts.summary import run_status
 
     path = run_dir / "journal.jsonl"
     if not path.is_file():
         return None
-    # the run-level lines only, as a stream: the step lines and run.started's snapshot are not needed
-    status, code, _ = run_status(list(iter_journal(path, skip={*FOLDED_EVENTS, RUN_STARTED})))
+    status, code, _ = run_status(run_level_records(path))
     missing = [fmt for fmt in DEFAULT_FORMATS if not (run_dir / FILENAMES[fmt]).exists()]
     if status != "complete" or code is None or not missing:
         return None

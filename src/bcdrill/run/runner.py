@@ -213,9 +213,8 @@ def _finish(session: Session, result: Schedule) -> int:
 
 
 def _complete_exit_code(session: Session, result: Schedule) -> int:
-    from bcdrill.record.journal import iter_journal
     from bcdrill.record.snapshot import systems_snapshot
-    from bcdrill.verdicts.fold import FOLDED_EVENTS
+    from bcdrill.verdicts.fold import run_level_records
     from bcdrill.verdicts.rto import evaluate
 
     for step in session.scn.steps:
@@ -225,9 +224,8 @@ def _complete_exit_code(session: Session, result: Schedule) -> int:
         return 1
     if session.options.dry_run:  # nothing was failed over: targets are not judged, only the steps
         return 0
-    # the targets are judged on the journal's run-level lines, read as a stream: not its step lines,
-    # nor run.started, whose snapshot (every step) would be parsed for the systems the runner has
-    records = list(iter_journal(session.journal.path, skip={*FOLDED_EVENTS, ev.RUN_STARTED}))
+    # the targets are judged on the journal's run-level lines (the runner has the systems itself)
+    records = run_level_records(session.journal.path)
     return 0 if evaluate(records, systems_snapshot(session.scn)).all_met else 1
 
 

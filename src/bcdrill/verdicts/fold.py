@@ -16,14 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from bcdrill.record.events import STEP_FINISHED, STEP_STARTED, Record
-from bcdrill.record.journal import GENESIS, record_problem
+from bcdrill.record.events import RUN_STARTED, STEP_FINISHED, STEP_STARTED, Record
+from bcdrill.record.journal import GENESIS, iter_journal, record_problem
 from bcdrill.verdicts.history import History, HistoryFold
 from bcdrill.verdicts.timeline import StepFold, StepRun
 
 FOLDED_EVENTS = frozenset({STEP_STARTED, STEP_FINISHED})
 """The events `Folded.records` leaves out: they are folded into `Folded.runs` (and the history)."""
+
+
+def run_level_records(path: Path) -> list[Record]:
+    """The journal's run-level lines (how the run ended, T0, recoveries, notes...), read as a stream:
+    neither its step lines nor run.started, whose snapshot (a dict per step) is not parsed."""
+    return list(iter_journal(path, skip={*FOLDED_EVENTS, RUN_STARTED}))
 
 
 @dataclass(frozen=True)

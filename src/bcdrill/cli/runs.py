@@ -153,7 +153,7 @@ def reports_of_finished_run(run_dir: Path, lang: str) -> int | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bcdrill.common.malloc import limit_arenas
+    from bcdrill.common.libc import limit_arenas
     from bcdrill.run.runner import run_scenario
     from bcdrill.scenario.loader import load_scenario
 
@@ -175,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from bcdrill.common.malloc import limit_arenas
+    from bcdrill.common.libc import limit_arenas
     from bcdrill.run.resume import resume_run
 
     limit_arenas()

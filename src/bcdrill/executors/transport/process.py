@@ -32,8 +32,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, cast
+from typing import Literal, Protocol
 
+from bcdrill.common.libc import libc_function
 from bcdrill.executors.transport.proctree import command_line, find_processes, signal_all, terminate
 
 POLL_CANCEL = 0.05  # seconds between looks at the cancel event
@@ -247,15 +248,10 @@ def _close_on_exec() -> None:
 
 def _libc_close_range() -> Callable[[int, int, int], int]:
     """glibc's close_range, or a stand-in that fails (then each descriptor is looked at)."""
-    try:
-        import ctypes
+    import ctypes
 
-        function = ctypes.CDLL(None, use_errno=True).close_range
-    except (ImportError, OSError, AttributeError):
-        return lambda first, last, flags: -1
-    function.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_int]
-    function.restype = ctypes.c_int
-    return cast(Callable[[int, int, int], int], function)
+    function = libc_function("close_range", ctypes.c_uint, ctypes.c_uint, ctypes.c_int)
+    return function if function is not None else lambda first, last, flags: -1
 
 
 def run_process(

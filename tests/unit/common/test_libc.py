@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from bcdrill.common.malloc import limit_arenas
+from bcdrill.common.libc import limit_arenas
 
 COUNT_ARENAS = """
 import ctypes, sys, threading
-from bcdrill.common.malloc import limit_arenas
+from bcdrill.common.libc import limit_arenas
 if sys.argv[1] == "limit":
     assert limit_arenas()
 together = threading.Barrier(8)

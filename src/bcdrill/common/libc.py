@@ -1,4 +1,4 @@
-"""Fewer C-library malloc arenas for the runner process.
+"""The C library's functions the runner calls itself (glibc, through ctypes), and fewer malloc arenas.
 
 glibc gives each thread that meets a busy arena a new one, up to 8 per core. The runner's steps
 run on worker threads, so a long run's larger objects (journal lines, records, dicts) spread
@@ -11,9 +11,25 @@ under the global interpreter lock, so more arenas buy the runner next to no para
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 M_ARENA_MAX = -8  # malloc.h
 RUNNER_ARENAS = 2
+
+
+def libc_function(name: str, *argtypes: Any) -> Callable[..., int] | None:
+    """The C library's function `name` taking C `argtypes` (ctypes types) and returning an int, or
+    None where there is none (another C library, an older glibc, no ctypes)."""
+    try:
+        import ctypes
+
+        function = getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (ImportError, OSError, AttributeError):
+        return None
+    function.argtypes = list(argtypes)
+    function.restype = ctypes.c_int
+    return function  # type: ignore[no-any-return]
 
 
 def limit_arenas(count: int = RUNNER_ARENAS) -> bool:
@@ -21,12 +37,7 @@ def limit_arenas(count: int = RUNNER_ARENAS) -> bool:
     C library) or the environment already says (`MALLOC_ARENA_MAX`)."""
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
-    try:
-        import ctypes
+    import ctypes
 
-        mallopt = ctypes.CDLL(None).mallopt
-    except (ImportError, OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_ARENA_MAX, count) == 1)
+    mallopt = libc_function("mallopt", ctypes.c_int, ctypes.c_int)
+    return mallopt is not None and mallopt(M_ARENA_MAX, count) == 1

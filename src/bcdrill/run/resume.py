@@ -80,9 +80,7 @@ class Past:
 def read_past(records: Iterable[Record], path: Path) -> Past:
     """What the journal says happened, its records read once, in order (a stream will do)."""
     lines = iter(records)
-    first = next(lines, None)
-    if first is None or first["event"] != RUN_STARTED:
-        raise RunDirError(f"{path}: the journal does not start with run.started; it cannot be resumed")
+    first = _run_started(next(lines, None), path)
     past = Past(started=cast(RunStarted, {k: v for k, v in first.items() if k != "snapshot"}))
     del first  # its snapshot: a dict per step
     for r in lines:
@@ -106,7 +104,10 @@ def read_past(records: Iterable[Record], path: Path) -> Past:
 
 def full_run_started(path: Path) -> RunStarted:
     """The journal's first line, run.started, with its snapshot (read again: it is not kept)."""
-    first = next(iter_journal(path), None)
+    return _run_started(next(iter_journal(path), None), path)
+
+
+def _run_started(first: Record | None, path: Path) -> RunStarted:
     if first is None or first["event"] != RUN_STARTED:
         raise RunDirError(f"{path}: the journal does not start with run.started; it cannot be resumed")
     return first
